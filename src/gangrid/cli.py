@@ -1,0 +1,172 @@
+"""`gangrid <stage>`: one subcommand per pipeline stage, plus `validate` and `runs`.
+
+User errors (bad params, missing files, checksum mismatches) print one line,
+`error: ...`, and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Callable
+
+from gangrid.errors import UserError
+
+Handler = Callable[[argparse.Namespace, dict[str, Any]], int | None]
+
+
+def _params(args: argparse.Namespace, full: bool = True) -> dict[str, Any]:
+    from gangrid.config import load_params
+
+    params = load_params(args.params)
+    if full:
+        from gangrid.validate import validate
+
+        validate(params)
+    return params
+
+
+def _run(args: argparse.Namespace, params: dict[str, Any]):
+    from gangrid.config import find_run
+
+    return find_run(params, args.study, args.run)
+
+
+def cmd_validate(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.config import iter_runs
+
+    n = sum(1 for _ in iter_runs(params))
+    print(f"{args.params}: ok ({len(params['studies'])} studies, {n} runs)")
+
+
+def cmd_runs(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.config import iter_runs
+
+    specs = list(iter_runs(params, args.study or None))
+    if args.format == "json":
+        print(json.dumps([{"study": s.study, "run": s.name, "dataset": s.dataset, "arch": s.arch, "loss": s.loss,
+                           "trick": s.trick, "seed": s.seed, "dir": s.dir.as_posix()} for s in specs], indent=2))
+    else:
+        for s in specs:
+            print(f"{s.study}/{s.name}")
+
+
+def cmd_download(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.stages.data import run_download
+
+    run_download(params, args.dataset)
+
+
+def cmd_preprocess(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.stages.data import run_preprocess
+
+    run_preprocess(params, args.dataset)
+
+
+def cmd_train_classifier(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.stages.data import run_train_classifier
+
+    metrics = run_train_classifier(params, args.dataset)
+    print(f"classifier {args.dataset}: test accuracy {metrics['test_accuracy']:.4f}")
+
+
+def cmd_train(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.stages.train import train_run
+
+    status = train_run(params, _run(args, params), progress=not args.quiet)
+    print(f"{args.study}/{args.run}: {status['status']} at step {status['step']}")
+
+
+def cmd_sample(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.stages.sample import sample_run
+
+    sample_run(params, _run(args, params))
+
+
+def cmd_evaluate(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.stages.evaluate import evaluate_run
+
+    evaluate_run(params, _run(args, params))
+
+
+def cmd_evaluate_real(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.stages.evaluate import evaluate_real
+
+    evaluate_real(params, args.dataset)
+
+
+def cmd_aggregate(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.report.aggregate import run_aggregate
+
+    run_aggregate(params)
+
+
+def cmd_plots(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.report.plots import run_plots
+
+    run_plots(params)
+
+
+def cmd_report(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.report.writer import run_report
+
+    print(run_report(params))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `gangrid` command."""
+    parser = argparse.ArgumentParser(prog="gangrid", description="Reproducible GAN ablation grids.")
+    parser.add_argument("--params", default=os.environ.get("GANGRID_PARAMS", "params.yaml"), help="params file (default: params.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(handler=handler)
+        return p
+
+    add("validate", cmd_validate, "check params.yaml (structure, names, ranges)")
+    p = add("runs", cmd_runs, "list the runs the grid defines")
+    p.add_argument("--study", action="append", help="only this study (repeatable)")
+    p.add_argument("--format", choices=["names", "json"], default="names")
+    for name, handler, help in (
+        ("download", cmd_download, "fetch a dataset's raw files (data/raw/<dataset>/)"),
+        ("preprocess", cmd_preprocess, "build train/val/test splits (data/processed/<dataset>/)"),
+        ("train-classifier", cmd_train_classifier, "train the domain classifier used as feature extractor"),
+        ("evaluate-real", cmd_evaluate_real, "metrics of held-out real data: the reference row"),
+    ):
+        add(name, handler, help).add_argument("dataset")
+    for name, handler, help in (
+        ("train", cmd_train, "train one run of the grid"),
+        ("sample", cmd_sample, "draw samples from a trained run"),
+        ("evaluate", cmd_evaluate, "compute a run's metrics"),
+    ):
+        p = add(name, handler, help)
+        p.add_argument("study")
+        p.add_argument("run", help="run name, e.g. digits-dcgan16-ns-none-s0 (see `gangrid runs`)")
+        if name == "train":
+            p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add("aggregate", cmd_aggregate, "collect every run into tables (reports/tables/)")
+    add("plots", cmd_plots, "draw the figures (reports/figures/)")
+    add("report", cmd_report, "write reports/report.md")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `gangrid` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        params = _params(args, full=args.command != "runs")
+        code = args.handler(args, params)
+        return int(code or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""params.yaml: loading, structural validation, the grid of runs, and per-run resolution.
+
+This module imports no torch, so orchestrators (the Snakefile, `gangrid runs`)
+can enumerate the grid quickly. Cross-checks against the registries live in
+`gangrid.validate`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable, Iterator
+
+import yaml
+
+from gangrid.errors import ConfigError
+from gangrid.io import sha256_json
+
+PARAMS_FILE = "params.yaml"
+SCHEMA_FILE = Path(__file__).with_name("params.schema.yaml")
+RESULTS_DIR = "results"
+AXES = ("datasets", "archs", "losses", "tricks")
+
+
+@dataclass(frozen=True, order=True)
+class RunSpec:
+    """One point of a study's grid: its coordinates, name and output directory."""
+
+    study: str
+    dataset: str
+    arch: str
+    loss: str
+    trick: str
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """Run name built from the grid coordinates, e.g. `digits-dcgan16-hinge-sn-s0`."""
+        return f"{self.dataset}-{self.arch}-{self.loss}-{self.trick}-s{self.seed}"
+
+    @property
+    def variant(self) -> str:
+        """The run name without its seed: runs of one variant differ only by seed."""
+        return f"{self.dataset}-{self.arch}-{self.loss}-{self.trick}"
+
+    @property
+    def dir(self) -> Path:
+        """`results/<study>/<run>`, relative to the repository root."""
+        return Path(RESULTS_DIR) / self.study / self.name
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
+    """Read params.yaml with yaml.safe_load and check its structure against the schema."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"missing params file {path}") from None
+    try:
+        params = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(params).__name__}")
+    check_schema(params, source=str(path))
+    return params
+
+
+@lru_cache(maxsize=1)
+def _schema_validator() -> Any:
+    import jsonschema
+
+    schema = yaml.safe_load(SCHEMA_FILE.read_text())
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _key_path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top level>"
+
+
+def check_schema(params: dict[str, Any], source: str = PARAMS_FILE) -> None:
+    """Raise ConfigError naming the first key (in document order) that breaks the schema."""
+    errors = sorted(_schema_validator().iter_errors(params), key=lambda e: [str(p) for p in e.absolute_path])
+    if not errors:
+        return
+    err = errors[0]
+    key = _key_path(err.absolute_path)
+    message = err.message
+    if err.validator == "additionalProperties":
+        message = message.replace("Additional properties are not allowed", "unknown key(s)")
+    elif err.validator == "pattern":
+        message = f"{err.instance!r} is not a valid name (letters, digits, '_' and '+' only)"
+    elif err.validator == "propertyNames":
+        message = f"{err.instance!r} is not a valid name (letters, digits, '_' and '+' only)"
+    raise ConfigError(f"{source}: {key}: {message}")
+
+
+def iter_runs(params: dict[str, Any], studies: Iterable[str] | None = None) -> Iterator[RunSpec]:
+    """Every run of every study (or of `studies`), in params order: the grid."""
+    for study_name, study in params["studies"].items():
+        if studies is not None and study_name not in studies:
+            continue
+        for dataset, arch, loss, trick, seed in itertools.product(
+            study["datasets"], study["archs"], study["losses"], study["tricks"], study["seeds"]
+        ):
+            yield RunSpec(study_name, dataset, arch, loss, trick, int(seed))
+
+
+def find_run(params: dict[str, Any], study: str, name: str) -> RunSpec:
+    """The run of `study` called `name`; a ConfigError if the grid has no such run."""
+    for spec in iter_runs(params, [study]):
+        if spec.name == name:
+            return spec
+    raise ConfigError(f"study '{study}' has no run named '{name}' (see `gangrid runs`)")
+
+
+def deep_merge(*layers: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge mappings left to right; nested mappings merge, other values are replaced."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in (layer or {}).items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = deep_merge(out[key], value)
+            else:
+                out[key] = copy.deepcopy(value)
+    return out
+
+
+def _preset(params: dict[str, Any], section: str, name: str, key: str) -> dict[str, Any]:
+    try:
+        return params[section][name]
+    except KeyError:
+        known = ", ".join(sorted(params.get(section, {}))) or "none"
+        raise ConfigError(f"{key}: unknown {section[:-1]} preset '{name}' (known in {section}: {known})") from None
+
+
+def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
+    """A run's effective config: train defaults + dataset + arch + loss + trick(s) + study + seed.
+
+    Loss presets may carry `train` overrides (e.g. WGAN: RMSprop, n_critic 5) and
+    implied `tricks` (e.g. weight clipping); trick presets map trick modules to
+    their hyperparameters and may carry `train` overrides (e.g. TTUR's two
+    learning rates). Later layers win: train < arch < loss < trick < study.
+    """
+    where = f"studies.{spec.study}"
+    study = params["studies"][spec.study]
+    dataset = _preset(params, "datasets", spec.dataset, f"{where}.datasets")
+    arch = _preset(params, "archs", spec.arch, f"{where}.archs")
+    loss = _preset(params, "losses", spec.loss, f"{where}.losses")
+    trick = _preset(params, "tricks", spec.trick, f"{where}.tricks")
+    train = deep_merge(
+        params["train"], arch.get("train"), loss.get("train"), trick.get("train"), study.get("train")
+    )
+    train.pop("resources", None)  # scheduling, not training: never part of a run's identity
+    train.setdefault("lr_g", None)
+    train.setdefault("lr_d", None)
+    train["lr_g"] = train["lr_g"] or train["lr"]
+    train["lr_d"] = train["lr_d"] or train["lr"]
+    tricks = deep_merge(loss.get("tricks"), {k: v for k, v in trick.items() if k != "train"})
+    return {
+        "run": {
+            "study": spec.study,
+            "kind": study.get("kind", "gan"),
+            "name": spec.name,
+            "variant": spec.variant,
+            "dataset": spec.dataset,
+            "arch": spec.arch,
+            "loss": spec.loss,
+            "trick": spec.trick,
+            "seed": spec.seed,
+        },
+        "dataset": {"name": spec.dataset, **dataset},
+        "arch": {"name": spec.arch, **{k: v for k, v in arch.items() if k != "train"}},
+        "loss": {"name": spec.loss, "fn": loss["fn"]},
+        "tricks": tricks,
+        "train": train,
+        "seed": spec.seed,
+    }
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """Hash of everything that determines a run's training (its identity for checkpoints)."""
+    return sha256_json({k: v for k, v in config.items() if k != "run"} | {"kind": config["run"]["kind"]})
+
+
+def study_baseline(params: dict[str, Any], study: str) -> dict[str, str]:
+    """The study's baseline coordinates (loss, trick, optionally arch); defaults to the first of each axis."""
+    spec = params["studies"][study]
+    base = {"loss": spec["losses"][0], "trick": spec["tricks"][0]}
+    base.update(spec.get("baseline") or {})
+    return base
+
+
+def safe_relpath(value: str, key: str) -> PurePosixPath:
+    """A path from params that must stay inside the repository (no absolute path, no '..')."""
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise ConfigError(f"{key}: path '{value}' must be relative to the repository and must not contain '..'")
+    return path
+
+
+def datasets_used(params: dict[str, Any]) -> list[str]:
+    """Names of datasets some study uses, in params order."""
+    used = {d for study in params["studies"].values() for d in study["datasets"]}
+    return [name for name in params["datasets"] if name in used]

@@ -1,0 +1,61 @@
+"""Feature extractors for the metrics: the pipeline's domain classifier (always available offline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from gangrid.classifier import ConvClassifier, NearestCentre
+from gangrid.data.store import to_model
+from gangrid.errors import DataError
+from gangrid.io import load_torch
+
+CLASSIFIER_DIR = Path("models/classifier")
+Extractor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+
+
+def classifier_path(dataset: str) -> Path:
+    """`models/classifier/<dataset>.pt`."""
+    return CLASSIFIER_DIR / f"{dataset}.pt"
+
+
+def load_classifier(dataset: str) -> nn.Module:
+    """Rebuild the trained classifier of a dataset from its checkpoint (weights_only)."""
+    path = classifier_path(dataset)
+    if not path.exists():
+        raise DataError(f"missing {path}: run `gangrid train-classifier {dataset}` first")
+    payload = load_torch(path)
+    if payload["kind"] == "nearest_centre":
+        model: nn.Module = NearestCentre(payload["state"]["centers"])
+    else:
+        a = payload["arch"]
+        model = ConvClassifier(a["channels"], a["resolution"], a["n_classes"], a["width"], a["feature_dim"])
+    model.load_state_dict(payload["state"])
+    return model.eval()
+
+
+def model_extractor(model: nn.Module, batch: int = 1000) -> Extractor:
+    """Wrap a classifier as an extractor: penultimate features and softmax probabilities, float64."""
+
+    @torch.no_grad()
+    def extract(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        feats, probs = [], []
+        for i in range(0, len(x), batch):
+            xb = to_model(np.asarray(x[i : i + batch]))
+            f = model.features(xb)
+            feats.append(f.double().numpy())
+            probs.append(torch.softmax(model.head(f) if hasattr(model, "head") else model(xb), 1).double().numpy())
+        if not feats:
+            return np.zeros((0, 1)), None
+        return np.concatenate(feats), np.concatenate(probs)
+
+    return extract
+
+
+def classifier_extractor(dataset: str) -> Extractor:
+    """The extractor backed by the dataset's trained domain classifier."""
+    return model_extractor(load_classifier(dataset))

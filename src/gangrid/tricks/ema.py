@@ -1,0 +1,53 @@
+"""Exponential moving average of the generator's weights, used for sampling (Karras et al.; Yazici et al. 2019)."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from gangrid.tricks import Trick, register_trick
+
+if TYPE_CHECKING:
+    from gangrid.train import Trainer
+
+
+@torch.no_grad()
+def ema_update(target: nn.Module, source: nn.Module, decay: float) -> None:
+    """target <- decay * target + (1 - decay) * source for parameters; buffers are copied."""
+    t_params = [p for p in target.parameters()]
+    s_params = [p.detach() for p in source.parameters()]
+    torch._foreach_lerp_(t_params, s_params, 1.0 - decay)
+    for tb, sb in zip(target.buffers(), source.buffers()):
+        tb.copy_(sb)
+
+
+@register_trick("ema")
+class EMA(Trick):
+    """Keeps G_ema; starts averaging after `start` steps (copying G until then)."""
+
+    defaults = {"decay": 0.999, "start": 0}
+    order = 90
+
+    def __init__(self, **hp: Any) -> None:
+        super().__init__(**hp)
+        self.g_ema: nn.Module | None = None
+
+    def setup(self, trainer: "Trainer") -> None:
+        self.g_ema = copy.deepcopy(trainer.g).eval().requires_grad_(False)
+
+    def after_g_step(self, trainer: "Trainer") -> None:
+        decay = self.hp["decay"] if trainer.step >= self.hp["start"] else 0.0
+        ema_update(self.g_ema, trainer.g, decay)
+
+    def sampling_generator(self, g: nn.Module) -> nn.Module:
+        return self.g_ema if self.g_ema is not None else g
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"g_ema": self.g_ema.state_dict()} if self.g_ema is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state and self.g_ema is not None:
+            self.g_ema.load_state_dict(state["g_ema"])

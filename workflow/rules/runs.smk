@@ -1,0 +1,67 @@
+# Per-run stages of every study: train, sample, evaluate.
+
+
+rule train:
+    input:
+        data=lambda w: f"data/processed/{spec(w).dataset}",
+        code=code("train.py", "stages/train.py", "nets", "losses.py", "tricks"),
+    output:
+        checkpoint="results/{study}/{run}/checkpoint.pt",
+        config="results/{study}/{run}/config.json",
+        status="results/{study}/{run}/status.json",
+        log_dir=directory("results/{study}/{run}/train_log"),
+    params:
+        config=run_config,
+    log:
+        "logs/train/{study}/{run}.log",
+    benchmark:
+        "benchmarks/train/{study}/{run}.tsv"
+    threads: resource("train", "threads", 1)
+    resources:
+        gpu=resource("train", "gpu", 0),
+        mem_mb=resource("train", "mem_mb", 8000),
+        runtime=resource("train", "runtime", 60),
+    shell:
+        "{GANGRID} train --quiet {wildcards.study} {wildcards.run} > {log} 2>&1"
+
+
+rule sample:
+    input:
+        "results/{study}/{run}/checkpoint.pt",
+        "results/{study}/{run}/status.json",
+        code("stages/sample.py"),
+    output:
+        samples="results/{study}/{run}/samples.npz",
+        grid="results/{study}/{run}/grid.png",
+    params:
+        protocol=lambda w: [P["eval"]["n_samples"], P["eval"].get("sample_seed", 0), P["eval"].get("grid_size", 8)],
+    log:
+        "logs/sample/{study}/{run}.log",
+    resources:
+        gpu=resource("eval", "gpu", 0),
+        mem_mb=resource("eval", "mem_mb", 4000),
+        runtime=resource("eval", "runtime", 30),
+    shell:
+        "{GANGRID} sample {wildcards.study} {wildcards.run} > {log} 2>&1"
+
+
+rule evaluate:
+    input:
+        "results/{study}/{run}/samples.npz",
+        lambda w: f"data/processed/{spec(w).dataset}",
+        lambda w: f"models/classifier/{spec(w).dataset}.pt",
+        code("metrics", "stages/evaluate.py"),
+    output:
+        "results/{study}/{run}/metrics.json",
+    params:
+        cfg=json.dumps(P["eval"], sort_keys=True),
+    log:
+        "logs/evaluate/{study}/{run}.log",
+    benchmark:
+        "benchmarks/evaluate/{study}/{run}.tsv"
+    resources:
+        gpu=resource("eval", "gpu", 0),
+        mem_mb=resource("eval", "mem_mb", 4000),
+        runtime=resource("eval", "runtime", 30),
+    shell:
+        "{GANGRID} evaluate {wildcards.study} {wildcards.run} > {log} 2>&1"
