@@ -153,11 +153,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+THREAD_SECTION = {"train": "train", "sample": "train"}
+
+
+def configure_threads(params: dict[str, Any], command: str) -> int:
+    """Use exactly `<section>.resources.threads` CPU threads (torch and BLAS).
+
+    Float reductions depend on the thread count, so fixing it makes results
+    identical whichever orchestrator (and whichever machine load) ran the stage.
+    """
+    section = THREAD_SECTION.get(command, "eval")
+    threads = int(params.get(section, {}).get("resources", {}).get("threads", 1))
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+    return threads
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gangrid` console script."""
     args = build_parser().parse_args(argv)
     try:
         params = _params(args, full=args.command != "runs")
+        if args.command not in ("runs", "validate"):
+            configure_threads(params, args.command)
         code = args.handler(args, params)
         return int(code or 0)
     except UserError as exc:

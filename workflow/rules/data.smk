@@ -37,6 +37,7 @@ rule train_classifier:
         cfg=json.dumps(P["eval"].get("classifier", {}), sort_keys=True),
     log:
         "logs/train_classifier/{dataset}.log",
+    threads: resource("eval", "threads", 1)
     shell:
         "{GANGRID} train-classifier {wildcards.dataset} > {log} 2>&1"
 
@@ -54,6 +55,7 @@ rule evaluate_real:
         "logs/evaluate_real/{dataset}.log",
     benchmark:
         "benchmarks/evaluate_real/{dataset}.tsv"
+    threads: resource("eval", "threads", 1)
     resources:
         mem_mb=resource("eval", "mem_mb", 4000),
         runtime=resource("eval", "runtime", 30),

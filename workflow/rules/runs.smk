@@ -37,6 +37,7 @@ rule sample:
         protocol=lambda w: [P["eval"]["n_samples"], P["eval"].get("sample_seed", 0), P["eval"].get("grid_size", 8)],
     log:
         "logs/sample/{study}/{run}.log",
+    threads: resource("train", "threads", 1)
     resources:
         gpu=resource("eval", "gpu", 0),
         mem_mb=resource("eval", "mem_mb", 4000),
@@ -59,6 +60,7 @@ rule evaluate:
         "logs/evaluate/{study}/{run}.log",
     benchmark:
         "benchmarks/evaluate/{study}/{run}.tsv"
+    threads: resource("eval", "threads", 1)
     resources:
         gpu=resource("eval", "gpu", 0),
         mem_mb=resource("eval", "mem_mb", 4000),

@@ -1,0 +1,92 @@
+"""Temp copies of the repository with a tiny grid, for the dvc / snakemake integration tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+COPY = ["Snakefile", "dvc.yaml", "params.yaml", ".dvcignore", "src", "workflow", "profiles", "presets"]
+
+
+def shrink(params: dict[str, Any], steps: int = 20) -> dict[str, Any]:
+    """A tiny version of the grid: few steps, few samples, one seed, a quick classifier."""
+    params["train"].update({"steps": steps, "log_every": 5, "checkpoint_every": 10, "batch_size": 32})
+    for study in params["studies"].values():
+        study["seeds"] = study["seeds"][:1]
+        study.setdefault("train", {})
+        study["train"]["steps"] = steps
+    for ds in params["datasets"].values():
+        if "n_points" in ds:
+            ds["n_points"] = 2000
+    ev = params["eval"]
+    ev.update({"n_samples": 200, "kid_subsets": 5, "kid_subset_size": 100})
+    ev.setdefault("classifier", {}).update({"epochs": 2})
+    ev["classifier"]["floor"] = {"default": 0.0}
+    return params
+
+
+def make_repo(dest: Path, edit=None, steps: int = 20) -> Path:
+    """Copy the pipeline files into `dest`, shrink the grid (then apply `edit(params)`), init git + DVC."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    (dest / ".dvc").mkdir(exist_ok=True)
+    shutil.copy2(REPO / ".dvc" / "config", dest / ".dvc" / "config")
+    params = shrink(yaml.safe_load((dest / "params.yaml").read_text()), steps)
+    if edit is not None:
+        edit(params)
+    write(dest / "params.yaml", params)
+    sh(["git", "init", "-q"], dest)
+    return dest
+
+
+def write(path: Path, params: dict[str, Any]) -> None:
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def sh(cmd: list[str], cwd: Path, check: bool = True, timeout: int = 900, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a command in `cwd`; on failure the assertion shows its output."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def gangrid_runs(repo: Path) -> set[str]:
+    """`study/run` names from `gangrid runs`."""
+    return set(sh(["gangrid", "runs"], repo).stdout.split())
+
+
+def dvc_train_runs(repo: Path) -> set[str]:
+    """`study/run` names of the train stages in `dvc stage list`."""
+    out = set()
+    for line in sh(["dvc", "stage", "list"], repo).stdout.splitlines():
+        name = line.split()[0]
+        if name.startswith("train_") and not name.startswith("train_classifier") and "@" in name:
+            study, coords = name[len("train_"):].split("@")
+            *rest, seed = coords.split("-")
+            out.add(f"{study}/{'-'.join(rest)}-s{seed}")
+    return out
+
+
+def snakemake_train_runs(repo: Path, extra: list[str] | None = None) -> set[str]:
+    """`study/run` of every train job Snakemake plans (from `snakemake --summary`)."""
+    proc = sh(["snakemake", "--summary", *(extra or [])], repo)
+    out = set()
+    for line in proc.stdout.splitlines():
+        path = line.split("\t")[0]
+        if path.endswith("/checkpoint.pt") and path.startswith("results/"):
+            _, study, run, _ = path.split("/")
+            out.add(f"{study}/{run}")
+    return out

@@ -1,0 +1,87 @@
+"""Config resolution (layer order, run names) and validation errors naming the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from gangrid.config import RunSpec, config_hash, iter_runs, resolve_run
+from gangrid.errors import ConfigError
+from gangrid.validate import validate
+from gangrid.config import check_schema
+
+
+def test_run_names_and_dirs(params):
+    runs = list(iter_runs(params))
+    n = sum(
+        len(s["datasets"]) * len(s["archs"]) * len(s["losses"]) * len(s["tricks"]) * len(s["seeds"])
+        for s in params["studies"].values()
+    )
+    assert len(runs) == n == len({r.name + r.study for r in runs})
+    spec = RunSpec("images", "digits", "dcgan16", "hinge", "none", 3)
+    assert spec.name == "digits-dcgan16-hinge-none-s3"
+    assert spec.dir.as_posix() == "results/images/digits-dcgan16-hinge-none-s3"
+
+
+def test_resolution_layers_in_order(params):
+    params["archs"]["dcgan16"]["train"] = {"batch_size": 16, "lr": 1e-3}
+    params["losses"]["hinge"]["train"] = {"lr": 5e-4, "n_critic": 2}
+    params["losses"]["hinge"]["tricks"] = {"ema": {"decay": 0.9}}
+    params["tricks"]["sn"] = {"spectral_norm": {}, "train": {"lr_d": 4e-4}}
+    params["studies"]["images"]["tricks"] = ["none", "sn"]
+    params["studies"]["images"]["train"] = {"steps": 7}
+    cfg = resolve_run(params, RunSpec("images", "digits", "dcgan16", "hinge", "sn", 0))
+    t = cfg["train"]
+    assert t["batch_size"] == 16  # arch layer
+    assert t["lr"] == 5e-4 and t["n_critic"] == 2  # loss overrides arch
+    assert t["lr_d"] == 4e-4 and t["lr_g"] == 5e-4  # trick layer; lr_g falls back to lr
+    assert t["steps"] == 7  # study wins
+    assert "resources" not in t
+    assert cfg["tricks"] == {"ema": {"decay": 0.9}, "spectral_norm": {}}
+    assert cfg["dataset"]["resolution"] == 16 and cfg["arch"]["family"] == "dcgan"
+    assert cfg["run"]["name"] == "digits-dcgan16-hinge-sn-s0"
+
+
+def test_config_hash_ignores_run_label_but_not_values(params):
+    a = resolve_run(params, RunSpec("images", "digits", "dcgan16", "ns", "none", 0))
+    b = resolve_run(params, RunSpec("images", "digits", "dcgan16", "ns", "none", 1))
+    assert config_hash(a) != config_hash(b)  # the seed is part of the identity
+    c = dict(a, run=dict(a["run"], study="other"))
+    assert config_hash(c) == config_hash(a)
+
+
+def _expect(params, message_part):
+    with pytest.raises(ConfigError) as exc:
+        check_schema(params)
+        validate(params)
+    assert message_part in str(exc.value), str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_unknown_preset_names_the_key(params):
+    params["studies"]["images"]["losses"].append("wgan_typo")
+    _expect(params, "studies.images.losses[")
+
+
+def test_wrong_type_names_the_key(params):
+    params["train"]["steps"] = "many"
+    _expect(params, "train.steps")
+
+
+def test_out_of_range_names_the_key(params):
+    params["train"]["batch_size"] = 0
+    _expect(params, "train.batch_size")
+
+
+def test_unknown_trick_module_names_the_preset(params):
+    params["tricks"]["bogus"] = {"not_a_trick": {}}
+    _expect(params, "tricks.bogus")
+
+
+def test_unsupported_resolution_is_rejected(params):
+    params["datasets"]["digits"]["resolution"] = 12
+    _expect(params, "resolution 12x12 not supported")
+
+
+def test_baseline_must_lie_on_the_axes(params):
+    params["studies"]["images"]["baseline"] = {"loss": "lsgan", "trick": "none"}
+    _expect(params, "studies.images.baseline.loss")
