@@ -146,10 +146,11 @@ def _preset(params: dict[str, Any], section: str, name: str, key: str) -> dict[s
 def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     """A run's effective config: train defaults + dataset + arch + loss + trick(s) + study + seed.
 
-    Loss presets may carry `train` overrides (e.g. WGAN: RMSprop, n_critic 5) and
-    implied `tricks` (e.g. weight clipping); trick presets map trick modules to
-    their hyperparameters and may carry `train` overrides (e.g. TTUR's two
-    learning rates). Later layers win: train < arch < loss < trick < study.
+    Arch and loss presets may carry `train` overrides (e.g. WGAN: RMSprop,
+    n_critic 5) and implied `tricks` (e.g. WGAN's weight clipping, AC-GAN's
+    auxiliary classifier loss); trick presets map trick modules to their
+    hyperparameters and may carry `train` overrides (e.g. TTUR's two learning
+    rates). Later layers win: train < arch < loss < trick < study.
     """
     where = f"studies.{spec.study}"
     study = params["studies"][spec.study]
@@ -165,7 +166,7 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     train.setdefault("lr_d", None)
     train["lr_g"] = train["lr_g"] or train["lr"]
     train["lr_d"] = train["lr_d"] or train["lr"]
-    tricks = deep_merge(loss.get("tricks"), {k: v for k, v in trick.items() if k != "train"})
+    tricks = deep_merge(arch.get("tricks"), loss.get("tricks"), {k: v for k, v in trick.items() if k != "train"})
     return {
         "run": {
             "study": spec.study,
@@ -179,7 +180,7 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
             "seed": spec.seed,
         },
         "dataset": {"name": spec.dataset, **dataset},
-        "arch": {"name": spec.arch, **{k: v for k, v in arch.items() if k != "train"}},
+        "arch": {"name": spec.arch, **{k: v for k, v in arch.items() if k not in ("train", "tricks")}},
         "loss": {"name": spec.loss, "fn": loss["fn"]},
         "tricks": tricks,
         "train": train,

@@ -55,6 +55,17 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def sample_latent(g: nn.Module, n: int, z_dim: int, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
+    """n latent vectors: `g.sample_latent(n, generator)` when the generator defines its prior
+    (structured codes), else standard normal noise of size z_dim (drawn on the CPU when a
+    generator is given, so sampling is identical on every device)."""
+    if hasattr(g, "sample_latent"):
+        return g.sample_latent(n, generator).to(device)
+    if generator is not None:
+        return torch.randn(n, z_dim, generator=generator).to(device)
+    return torch.randn(n, z_dim, device=device)
+
+
 class BatchSampler:
     """Mini-batches from an in-memory tensor, one fixed-seed permutation per epoch (drop last)."""
 
@@ -130,7 +141,8 @@ class Trainer:
         self.sampler = BatchSampler(x.to(self.device), None if y is None else y.to(self.device), self.batch_size, seed)
 
     def sample_z(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.z_dim, device=self.device)
+        """Latent batch: the generator's own prior (`G.sample_latent`, e.g. InfoGAN codes) or N(0, I)."""
+        return sample_latent(self.g, n, self.z_dim, self.device)
 
     def sample_labels(self, n: int) -> torch.Tensor | None:
         if not self.data.n_classes:

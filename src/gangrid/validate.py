@@ -48,6 +48,7 @@ def validate(params: dict[str, Any]) -> None:
     specs = {name: _data_spec(name, cfg) for name, cfg in params["datasets"].items()}
     for name, arch in params["archs"].items():
         get_family(arch["family"], f"archs.{name}.family")
+        build_tricks(arch.get("tricks") or {}, f"archs.{name}.tricks")
     for name, loss in params["losses"].items():
         LOSSES.get(loss["fn"], f"losses.{name}.fn")
         build_tricks(loss.get("tricks") or {}, f"losses.{name}.tricks")
@@ -70,10 +71,13 @@ def validate(params: dict[str, Any]) -> None:
             continue
         checked.add(key)
         trick = params["tricks"][run.trick]
+        arch_preset = params["archs"][run.arch]
+        implied = deep_merge(arch_preset.get("tricks"), params["losses"][run.loss].get("tricks"))
         overrides = {}
-        for t in build_tricks({k: v for k, v in trick.items() if k != "train"}, f"tricks.{run.trick}"):
+        for t in build_tricks(deep_merge(implied, {k: v for k, v in trick.items() if k != "train"}), f"tricks.{run.trick}"):
             overrides.update(t.arch_overrides())
-        arch = deep_merge({"name": run.arch, "z_dim": params["train"]["z_dim"]}, params["archs"][run.arch], overrides)
+        arch = deep_merge({"name": run.arch, "z_dim": params["train"]["z_dim"]},
+                          {k: v for k, v in arch_preset.items() if k not in ("train", "tricks")}, overrides)
         family = get_family(arch["family"], f"archs.{run.arch}.family")
         if family.check is not None:
             try:

@@ -15,7 +15,7 @@ from gangrid.io import read_json, save_npz
 from gangrid.nets import DataSpec
 from gangrid.plotting import save_image_grid, save_points_plot, save_text_image
 from gangrid.stages.train import build_trainer
-from gangrid.train import pick_device
+from gangrid.train import pick_device, sample_latent
 
 
 def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, dict[str, Any], DataSpec]:
@@ -34,7 +34,7 @@ def generate(g: torch.nn.Module, data: DataSpec, z_dim: int, n: int, seed: int, 
     xs, ys = [], []
     for i in range(0, n, batch):
         b = min(batch, n - i)
-        z = torch.randn(b, z_dim, generator=gen).to(device)
+        z = sample_latent(g, b, z_dim, device, generator=gen)
         y = (torch.arange(i, i + b) % data.n_classes).to(device) if data.n_classes else None
         x = g(z, y)
         xs.append(to_uint8(x).cpu().numpy() if data.kind == "image" else x.float().cpu().numpy())
