@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
-import torch
 
 from gangrid.errors import CheckpointError, UserError
 
@@ -71,12 +70,16 @@ def save_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> None:
 
 def save_torch(path: str | os.PathLike[str], obj: Any) -> None:
     """torch.save atomically (temp file + rename)."""
+    import torch
+
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
 
 def load_torch(path: str | os.PathLike[str]) -> Any:
     """Load a checkpoint with weights_only=True; refuse anything unsafe or corrupt."""
+    import torch
+
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"missing checkpoint {path}")
