@@ -158,19 +158,26 @@ class Trainer:
         return x, y
 
     # --- one update -------------------------------------------------------
-    def d_step(self, fake: torch.Tensor | None = None, y_fake: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """One discriminator update on a real batch and `fake` (a fresh no-grad batch if None)."""
+    def d_step(self, fake: torch.Tensor | None = None, y_fake: torch.Tensor | None = None,
+               z: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """One discriminator update on a real batch and `fake` (a fresh no-grad batch if None).
+
+        `z`, the latent batch that generated `fake`, reaches the tricks as
+        `DBatch.extras["z"]` (InfoGAN's Q loss needs the codes in the D step).
+        """
         real, y_real = self.real_batch()
         if fake is None:
             y_fake = self.sample_labels(len(real))
+            z = self.sample_z(len(real))
             with torch.no_grad():
-                fake = self.g(self.sample_z(len(real)), y_fake)
+                fake = self.g(z, y_fake)
         real_in, fake_in = self.hooks.d_inputs(self, real, fake.detach())
         out_real = self.d(real_in, y_real)
         out_fake = self.d(fake_in, y_fake)
         targets = self.hooks.d_targets(self, len(real_in))
         loss = self.loss.d(out_real.logits, out_fake.logits, targets)
-        batch = DBatch(real_in, fake_in, out_real.logits, out_fake.logits, out_real.features, out_fake.features, y_real, y_fake)
+        batch = DBatch(real_in, fake_in, out_real.logits, out_fake.logits, out_real.features, out_fake.features, y_real, y_fake,
+                       extras={"z": z} if z is not None else {})
         terms = self.hooks.d_penalties(self, batch)
         total = loss + sum(terms.values()) if terms else loss
         self.opt_d.zero_grad(set_to_none=True)
@@ -208,7 +215,7 @@ class Trainer:
         z = self.sample_z(self.batch_size)
         y_fake = self.sample_labels(self.batch_size)
         fake = self.g(z, y_fake)
-        stats = self.d_step(fake, y_fake)
+        stats = self.d_step(fake, y_fake, z)
         self.hooks.call("before_g_step", self)
         stats.update(self.g_step(fake, z, y_fake))
         self.hooks.call("after_g_step", self)
