@@ -85,3 +85,22 @@ class MinibatchStdDev(nn.Module):
         else:
             stat = stat.reshape(b, 1)
         return torch.cat([x, stat], dim=1)
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Salimans et al. 2016: appends `kernels` features o_b(x_i) = sum_{j != i} exp(-||M_i,b - M_j,b||_1),
+    M = flatten(x) T reshaped to (B, kernels, dim), T ~ N(0, 0.05^2) learned (as in the paper's code).
+    On (B, C, H, W) inputs the features are appended as `kernels` constant channels."""
+
+    def __init__(self, in_features: int, kernels: int = 50, dim: int = 5) -> None:
+        super().__init__()
+        self.kernels, self.dim = kernels, dim
+        self.T = nn.Parameter(torch.randn(in_features, kernels * dim) * 0.05)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = (x.flatten(1) @ self.T).view(x.shape[0], self.kernels, self.dim)
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)  # (B, B, kernels)
+        o = torch.exp(-l1).sum(1) - 1.0  # minus the sample itself: exp(0) = 1
+        if x.dim() == 4:
+            o = o[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+        return torch.cat([x, o], dim=1)

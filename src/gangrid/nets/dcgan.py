@@ -4,7 +4,7 @@ G: z -> 4x4 projection -> [upsample x2, norm, ReLU] x log2(res/4) -> tanh.
 D: [stride-2 conv, norm (not on the first layer), LeakyReLU 0.2] x log2(res/4) -> 4x4 conv -> logit.
 N(0, 0.02) initialisation. Preset keys: base (channels at full resolution, default 64),
 upsample (convt | upsample | pixelshuffle), g_norm / d_norm (batch, instance, layer,
-group, none), plus pack / mbstd / dropout for the discriminator.
+group, none), plus pack / mbstd / mbdisc / dropout for the discriminator.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from gangrid.nets import DataSpec, DOut, register_family, require
-from gangrid.nets.common import MinibatchStdDev, dcgan_init, norm2d
+from gangrid.nets.common import MinibatchDiscrimination, MinibatchStdDev, dcgan_init, norm2d
 
 UPSAMPLE_MODES = ("convt", "upsample", "pixelshuffle")
 
@@ -58,7 +58,8 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """Strided-conv discriminator; features are the flattened 4x4 map before the last conv."""
 
-    def __init__(self, data: DataSpec, base: int, norm: str, pack: int, mbstd: int, dropout: float) -> None:
+    def __init__(self, data: DataSpec, base: int, norm: str, pack: int, mbstd: int, dropout: float,
+                 mbdisc: dict[str, int] | None = None) -> None:
         super().__init__()
         channels, res = data.shape[0] * pack, data.shape[1]
         n_down = int(math.log2(res // 4))
@@ -72,13 +73,17 @@ class DCGANDiscriminator(nn.Module):
             c_in = c_out
         self.body = nn.Sequential(*blocks)
         self.mbstd = MinibatchStdDev(mbstd) if mbstd else None
-        self.head = nn.Conv2d(c_in + (1 if mbstd else 0), 1, 4, 1, 0)
+        c_in += 1 if mbstd else 0
+        self.mbdisc = MinibatchDiscrimination(c_in * 16, int(mbdisc["kernels"]), int(mbdisc["dim"])) if mbdisc else None
+        self.head = nn.Conv2d(c_in + (int(mbdisc["kernels"]) if mbdisc else 0), 1, 4, 1, 0)
         dcgan_init(self)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> DOut:
         h = self.body(x)
         if self.mbstd is not None:
             h = self.mbstd(h)
+        if self.mbdisc is not None:
+            h = self.mbdisc(h)
         return DOut(self.head(h).flatten(), h.flatten(1))
 
 
@@ -97,5 +102,5 @@ def build_dcgan(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Modu
     """Build a DCGAN generator/discriminator pair for the data's resolution."""
     base = int(cfg.get("base", 64))
     g = DCGANGenerator(int(cfg["z_dim"]), data, int(cfg.get("g_base", base)), cfg.get("g_norm", "batch"), cfg.get("upsample", "convt"))
-    d = DCGANDiscriminator(data, int(cfg.get("d_base", base)), cfg.get("d_norm", "batch"), int(cfg.get("pack", 1)), int(cfg.get("mbstd", 0)), float(cfg.get("dropout", 0.0)))
+    d = DCGANDiscriminator(data, int(cfg.get("d_base", base)), cfg.get("d_norm", "batch"), int(cfg.get("pack", 1)), int(cfg.get("mbstd", 0)), float(cfg.get("dropout", 0.0)), cfg.get("mbdisc"))
     return g, d

@@ -3,7 +3,7 @@
 Preset keys: hidden (width, default 128), layers (hidden layers, default 2),
 d_hidden / d_layers (default: same as G), g_norm / d_norm (batch, layer, none),
 plus the discriminator options tricks set: pack (PacGAN), mbstd (group size),
-dropout (probability).
+mbdisc ({kernels, dim}: minibatch discrimination), dropout (probability).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from gangrid.nets import DataSpec, DOut, register_family, require
-from gangrid.nets.common import MinibatchStdDev, norm1d, output_activation
+from gangrid.nets.common import MinibatchDiscrimination, MinibatchStdDev, norm1d, output_activation
 
 
 class MLPGenerator(nn.Module):
@@ -39,7 +39,8 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """x (flattened, `pack` samples concatenated) -> [Linear, norm, LeakyReLU 0.2, dropout] x layers -> Linear."""
 
-    def __init__(self, data: DataSpec, hidden: int, layers: int, norm: str, pack: int, mbstd: int, dropout: float) -> None:
+    def __init__(self, data: DataSpec, hidden: int, layers: int, norm: str, pack: int, mbstd: int, dropout: float,
+                 mbdisc: dict[str, int] | None = None) -> None:
         super().__init__()
         dims = [math.prod(data.shape) * pack] + [hidden] * layers
         blocks: list[nn.Module] = []
@@ -49,12 +50,16 @@ class MLPDiscriminator(nn.Module):
                 blocks.append(nn.Dropout(dropout))
         self.body = nn.Sequential(*blocks)
         self.mbstd = MinibatchStdDev(mbstd) if mbstd else None
-        self.head = nn.Linear(dims[-1] + (1 if mbstd else 0), 1)
+        width = dims[-1] + (1 if mbstd else 0)
+        self.mbdisc = MinibatchDiscrimination(width, int(mbdisc["kernels"]), int(mbdisc["dim"])) if mbdisc else None
+        self.head = nn.Linear(width + (int(mbdisc["kernels"]) if mbdisc else 0), 1)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> DOut:
         h = self.body(x.flatten(1))
         if self.mbstd is not None:
             h = self.mbstd(h)
+        if self.mbdisc is not None:
+            h = self.mbdisc(h)
         return DOut(self.head(h).squeeze(1), h)
 
 
@@ -79,5 +84,6 @@ def build_mlp(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module
         int(cfg.get("pack", 1)),
         int(cfg.get("mbstd", 0)),
         float(cfg.get("dropout", 0.0)),
+        cfg.get("mbdisc"),
     )
     return g, d

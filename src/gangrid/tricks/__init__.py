@@ -10,25 +10,39 @@ Hooks, in the order the loop calls them:
 
 build time
   arch_overrides()                 -> dict merged into the arch preset before the nets are built
-                                      (PacGAN `pack`, minibatch stddev `mbstd`, D `dropout`)
-  wrap_nets(G, D)                  -> (G, D)   e.g. spectral normalisation
-  setup(trainer)                   once the nets and optimisers exist (EMA copy, buffers)
-each discriminator step (n_critic per iteration)
+                                      (PacGAN `pack`, minibatch stddev `mbstd`, minibatch
+                                      discrimination `mbdisc`, D `dropout`)
+  wrap_nets(G, D)                  -> (G, D)   e.g. spectral normalisation, BN -> LN in a critic
+  setup(trainer)                   once the nets and optimisers exist (EMA copy, checks, LR)
+each discriminator step (n_critic per iteration; unrolled GAN adds k more before the G step)
   d_inputs(trainer, real, fake)    -> (real, fake) as the discriminator sees them
-                                      (instance noise, DiffAugment, replay of old fakes, packing)
-  d_targets(trainer, targets, n)   -> Targets   (label smoothing, noisy/flipped labels)
+                                      (replay of old fakes, DiffAugment, instance noise, packing)
+  d_targets(trainer, targets, n)   -> Targets for n discriminator outputs
+                                      (label smoothing, noisy/flipped labels)
   d_penalties(trainer, batch)      -> {name: loss term} added to the D loss (GP, R1, consistency)
   before_d_optim(trainer)          after backward, before the optimiser step (gradient clipping)
   after_d_step(trainer)            after the optimiser step (weight clipping)
 each generator step
-  before_g_step(trainer)           (unrolled GAN: save D, take k D steps)
-  g_inputs(trainer, fake)          -> fake as the discriminator sees it (DiffAugment, packing)
+  before_g_step(trainer)           (unrolled GAN: snapshot D and its optimiser, take k D steps)
+  g_inputs(trainer, fake)          -> fake as the discriminator sees it (DiffAugment, noise, packing)
   g_penalties(trainer, batch)      -> {name: loss term} added to the G loss (feature matching)
-  before_g_optim(trainer)          after backward, before the optimiser step
-  after_g_step(trainer)            (EMA update, unrolled GAN: restore D)
+  before_g_optim(trainer)          after backward, before the optimiser step (gradient clipping)
+  after_g_step(trainer)            (EMA update, unrolled GAN: restore D, LR schedule)
 sampling and persistence
   sampling_generator(G)            -> the module used to sample (EMA weights)
-  state_dict() / load_state_dict() what a checkpoint must hold to resume bit-exactly
+  state_dict() / load_state_dict() what a checkpoint must hold to resume bit-exactly (tensors,
+                                      numbers, lists and dicts only: checkpoints load with
+                                      weights_only=True)
+
+Rules for hooks, so the hot path stays lean: a hook never forces a host-device
+sync (no `.item()`, `float(tensor)`, data-dependent Python branches on tensors);
+randomness comes from the global torch RNG (saved in checkpoints) so a resumed
+run is bit-exact; a trick overrides only the hooks it needs, and `Hooks` calls
+only overridden hooks, so a trick that is off costs nothing.
+
+Two classic tricks need no module because they are plain `train` overrides in
+a preset: TTUR (`train: {lr_d: 4.0e-4, lr_g: 1.0e-4}`, Heusel et al. 2017) and
+several D steps per G step (`train: {n_critic: 5}`).
 """
 
 from __future__ import annotations
@@ -74,22 +88,43 @@ class GBatch:
     real: torch.Tensor | None = None  # the last real batch (model space), for feature matching
 
 
-class Trick:
-    """Base class: every hook is a no-op; a trick overrides only what it changes."""
+class HParamError(ConfigError):
+    """A trick hyperparameter out of range; `build_tricks` prefixes the params key."""
 
-    order: int = 50  # hooks run in ascending order (packing last, augmentation first)
+    def __init__(self, hparam: str, message: str) -> None:
+        super().__init__(f"{hparam}: {message}")
+        self.hparam, self.message = hparam, message
+
+
+class Trick:
+    """Base class: every hook is a no-op; a trick overrides only what it changes.
+
+    Subclasses declare `defaults` (every hyperparameter with its default value)
+    and may override `check()` to reject out-of-range values with a ConfigError.
+    """
+
+    order: int = 50  # hooks run in ascending order (replay/augmentation first, packing last)
     defaults: dict[str, Any] = {}
+    name: str = "trick"
 
     def __init__(self, **hparams: Any) -> None:
         unknown = set(hparams) - set(self.defaults)
         if unknown:
             raise ConfigError(
-                f"trick '{self.name}': unknown hyperparameter(s) {', '.join(sorted(unknown))} "
+                f"unknown hyperparameter(s) {', '.join(sorted(unknown))} "
                 f"(known: {', '.join(sorted(self.defaults)) or 'none'})"
             )
         self.hp = {**self.defaults, **hparams}
+        self.check()
 
-    name: str = "trick"
+    def check(self) -> None:
+        """Raise ConfigError naming the hyperparameter when a value is out of range."""
+        return None
+
+    def require(self, condition: bool, hparam: str, message: str) -> None:
+        """HParamError `<message> (got <value>)` for `hparam` unless `condition` holds."""
+        if not condition:
+            raise HParamError(hparam, f"{message} (got {self.hp.get(hparam)!r})")
 
     # build time
     def arch_overrides(self) -> dict[str, Any]:
@@ -144,6 +179,12 @@ class Trick:
         return None
 
 
+HOOK_NAMES = (
+    "arch_overrides", "wrap_nets", "setup", "d_inputs", "d_targets", "d_penalties", "before_d_optim",
+    "after_d_step", "before_g_step", "g_inputs", "g_penalties", "before_g_optim", "after_g_step",
+    "sampling_generator",
+)
+
 TRICKS: Registry[type[Trick]] = Registry("trick")
 
 
@@ -158,69 +199,84 @@ def register_trick(name: str):
 
 
 def build_tricks(tricks_cfg: dict[str, dict[str, Any]], key: str = "tricks") -> list[Trick]:
-    """Instantiate the tricks of a resolved config, sorted by hook order."""
+    """Instantiate the tricks of a resolved config, sorted by hook order; errors name `key.<trick>`."""
     import_submodules(__name__)
     tricks = []
     for name, hparams in tricks_cfg.items():
         cls = TRICKS.get(name, key)
         if hparams is not None and not isinstance(hparams, dict):
             raise ConfigError(f"{key}.{name}: expected a mapping of hyperparameters, got {hparams!r}")
-        tricks.append(cls(**(hparams or {})))
+        try:
+            tricks.append(cls(**(hparams or {})))
+        except HParamError as exc:
+            raise ConfigError(f"{key}.{name}.{exc.hparam}: {exc.message}") from None
+        except ConfigError as exc:
+            raise ConfigError(f"{key}.{name}: {exc}") from None
     return sorted(tricks, key=lambda t: (t.order, t.name))
 
 
+def overrides(trick: Trick, hook: str) -> bool:
+    """True when `trick`'s class overrides `hook` (the base-class no-op is never called)."""
+    return getattr(type(trick), hook) is not getattr(Trick, hook)
+
+
 class Hooks:
-    """Calls a hook on every trick in order; chains the ones that transform a value."""
+    """Calls a hook on the tricks that override it, in order; chains the ones that transform a value."""
 
     def __init__(self, tricks: list[Trick]) -> None:
         self.tricks = tricks
+        self.by_hook: dict[str, list[Trick]] = {h: [t for t in tricks if overrides(t, h)] for h in HOOK_NAMES}
+
+    def get(self, name: str) -> Trick | None:
+        """The trick registered as `name`, if this run uses it."""
+        return next((t for t in self.tricks if t.name == name), None)
 
     def arch_overrides(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for t in self.tricks:
+        for t in self.by_hook["arch_overrides"]:
             out.update(t.arch_overrides())
         return out
 
     def wrap_nets(self, g: nn.Module, d: nn.Module) -> tuple[nn.Module, nn.Module]:
-        for t in self.tricks:
+        for t in self.by_hook["wrap_nets"]:
             g, d = t.wrap_nets(g, d)
         return g, d
 
     def call(self, hook: str, trainer: "Trainer") -> None:
         """Run a hook that returns nothing (setup, before/after steps)."""
-        for t in self.tricks:
+        for t in self.by_hook[hook]:
             getattr(t, hook)(trainer)
 
     def d_inputs(self, trainer: "Trainer", real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        for t in self.tricks:
+        for t in self.by_hook["d_inputs"]:
             real, fake = t.d_inputs(trainer, real, fake)
         return real, fake
 
     def d_targets(self, trainer: "Trainer", n: int) -> Targets:
         targets = Targets()
-        for t in self.tricks:
+        for t in self.by_hook["d_targets"]:
             targets = t.d_targets(trainer, targets, n)
         return targets
 
     def g_inputs(self, trainer: "Trainer", fake: torch.Tensor) -> torch.Tensor:
-        for t in self.tricks:
+        for t in self.by_hook["g_inputs"]:
             fake = t.g_inputs(trainer, fake)
         return fake
 
     def d_penalties(self, trainer: "Trainer", batch: DBatch) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}
-        for t in self.tricks:
+        for t in self.by_hook["d_penalties"]:
             out.update(t.d_penalties(trainer, batch))
         return out
 
     def g_penalties(self, trainer: "Trainer", batch: GBatch) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}
-        for t in self.tricks:
+        for t in self.by_hook["g_penalties"]:
             out.update(t.g_penalties(trainer, batch))
         return out
 
     def sampling_generator(self, g: nn.Module) -> nn.Module:
-        for t in self.tricks:
+        for t in self.by_hook["sampling_generator"]:
             g = t.sampling_generator(g)
         return g
 

@@ -1,4 +1,11 @@
-"""Exponential moving average of the generator's weights, used for sampling (Karras et al.; Yazici et al. 2019)."""
+"""Exponential moving average of the generator's weights, used for sampling (Karras et al. 2018;
+Yazici et al. 2019): G_ema <- decay * G_ema + (1 - decay) * G after every G step.
+
+`decay` is the fraction KEPT (0.999: standard practice, not in the texts). That is the
+Keras/TF convention for BatchNorm `momentum` (0.99 = keep 99%); PyTorch's BatchNorm
+`momentum` is the opposite, the weight of the NEW value (0.1 = keep 90%). G's BatchNorm
+running statistics are copied into G_ema, not averaged.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +37,10 @@ class EMA(Trick):
 
     defaults = {"decay": 0.999, "start": 0}
     order = 90
+
+    def check(self) -> None:
+        self.require(0 <= self.hp["decay"] < 1, "decay", "must be in [0, 1)")
+        self.require(isinstance(self.hp["start"], int) and self.hp["start"] >= 0, "start", "must be an integer >= 0")
 
     def __init__(self, **hp: Any) -> None:
         super().__init__(**hp)

@@ -1,4 +1,10 @@
-"""Spectral normalisation (Miyato et al. 2018): W / sigma(W) on every conv/linear layer, 1 power iteration."""
+"""Spectral normalisation (Miyato et al. 2018): W / sigma(W) on every conv/linear layer of D
+(and of G with `generator: true`, as in SAGAN/BigGAN), sigma estimated by power iteration
+(1 per training forward pass; the vectors u, v are buffers, so checkpoints hold them).
+
+Conv weights are normalised as the (C_out, C_in*k*k) matrix, as in the paper (dim 1 =
+output channels for ConvTranspose2d). Minibatch-discrimination tensors are plain
+parameters and are not normalised."""
 
 from __future__ import annotations
 
@@ -25,6 +31,10 @@ class SpectralNorm(Trick):
 
     defaults = {"n_power_iterations": 1, "generator": False}
     order = 10
+
+    def check(self) -> None:
+        n = self.hp["n_power_iterations"]
+        self.require(isinstance(n, int) and n >= 1, "n_power_iterations", "must be an integer >= 1")
 
     def wrap_nets(self, g: nn.Module, d: nn.Module) -> tuple[nn.Module, nn.Module]:
         d = apply_spectral_norm(d, self.hp["n_power_iterations"])

@@ -1,0 +1,513 @@
+"""Unit tests with known values for the stabilisation tricks (src/gangrid/tricks/)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from gangrid.errors import ConfigError
+from gangrid.losses import Targets
+from gangrid.nets import DOut
+from gangrid.nets.common import MinibatchDiscrimination
+from gangrid.tricks import DBatch, Hooks, Trick, build_tricks
+from gangrid.tricks._augment import color, cutout, hflip, translation
+from gangrid.tricks.consistency import Consistency
+from gangrid.tricks.diffaugment import DiffAugment
+from gangrid.tricks.ema import ema_update
+from gangrid.tricks.feature_matching import feature_matching
+from gangrid.tricks.gradient_penalty import GradientPenalty, gradient_penalty
+from gangrid.tricks.instance_noise import annealed_sigma
+from gangrid.tricks.label_smoothing import LabelSmoothing
+from gangrid.tricks.lr_schedule import lr_factor
+from gangrid.tricks.mbstd import MinibatchStd
+from gangrid.tricks.noisy_labels import NoisyLabels
+from gangrid.tricks.pacgan import pack
+from gangrid.tricks.r1 import R1
+from gangrid.tricks.replay import ReplayBuffer
+from gangrid.tricks.spectral_norm import apply_spectral_norm
+from gangrid.tricks.unrolled import Unrolled
+
+from tricks_util import DATA, make_trainer, tiny_config
+
+
+class LinearCritic(nn.Module):
+    """D(x) = <w, flatten(x)> + b: its input gradient is w everywhere."""
+
+    def __init__(self, w: torch.Tensor) -> None:
+        super().__init__()
+        self.w = nn.Parameter(w.flatten().clone())
+        self.b = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> DOut:
+        flat = x.flatten(1)
+        return DOut(flat @ self.w + self.b, flat)
+
+
+def owner(d: nn.Module) -> SimpleNamespace:
+    return SimpleNamespace(d=d, device=torch.device("cpu"))
+
+
+# --- gradient penalty and R1 -------------------------------------------------------
+
+
+def test_gradient_penalty_of_a_linear_critic_uses_flattened_per_sample_norms():
+    w = torch.tensor([[1.0, 2.0], [2.0, 4.0]])  # ||w|| = 5
+    critic = LinearCritic(w)
+    real, fake = torch.randn(6, 1, 2, 2), torch.randn(6, 1, 2, 2)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx((5.0 - 1.0) ** 2)
+    # the texts' norm(2, dim=1) over channels would give mean((|w_ij| - 1)^2) = 2.75 here
+    assert gradient_penalty(critic, real, fake, center=0.0).item() == pytest.approx(25.0)
+    trick = GradientPenalty(weight=10.0)
+    batch = DBatch(real, fake, *(torch.zeros(6),) * 4)
+    assert trick.d_penalties(owner(critic), batch)["gp"].item() == pytest.approx(160.0)
+
+
+def test_gradient_penalty_is_differentiable_in_the_critic_weights():
+    critic = LinearCritic(torch.tensor([3.0, 4.0]))
+    gradient_penalty(critic, torch.randn(4, 2), torch.randn(4, 2)).backward()
+    # d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w|| = 2 * 4 * w / 5
+    assert torch.allclose(critic.w.grad, torch.tensor([3.0, 4.0]) * 8 / 5)
+
+
+def test_gradient_penalty_interpolates_between_real_and_fake():
+    class Recorder(nn.Module):
+        def forward(self, x, y=None):
+            self.x = x.detach()
+            return DOut(x.sum((1, 2, 3)), x.flatten(1))
+
+    rec = Recorder()
+    real, fake = torch.full((500, 1, 2, 2), 1.0), torch.full((500, 1, 2, 2), -1.0)
+    gradient_penalty(rec, real, fake)
+    a = (rec.x[:, 0, 0, 0] + 1) / 2  # x_hat = a * 1 + (1 - a) * (-1)
+    assert (rec.x == rec.x[:, :1, :1, :1]).all()  # one a per sample
+    assert a.min() >= 0 and a.max() <= 1 and abs(a.mean().item() - 0.5) < 0.05
+
+
+def test_gradient_penalty_replaces_batchnorm_in_the_critic():
+    cfg = tiny_config("dcgan16", "wgan_gp", "none")
+    trainer = make_trainer(cfg, DATA["dcgan16"])
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in trainer.d.modules())
+    assert any(isinstance(m, nn.GroupNorm) for m in trainer.d.modules())
+    assert any(isinstance(m, nn.BatchNorm2d) for m in trainer.g.modules())  # G keeps its BN
+    cfg["tricks"]["gradient_penalty"]["critic_norm"] = "keep"
+    assert any(isinstance(m, nn.BatchNorm2d) for m in make_trainer(cfg, DATA["dcgan16"]).d.modules())
+
+
+def test_r1_of_known_critics():
+    trick = R1(gamma=10.0)
+    critic = LinearCritic(torch.tensor([3.0, 4.0]))
+    real, fake = trick.d_inputs(None, torch.randn(5, 2), torch.randn(5, 2))
+    assert real.requires_grad and not fake.requires_grad
+    out = critic(real)
+    batch = DBatch(real, fake, out.logits, torch.zeros(5), out.features, out.features)
+    assert trick.d_penalties(owner(critic), batch)["r1"].item() == pytest.approx(0.5 * 10 * 25)
+
+    class Quadratic(nn.Module):  # D(x) = sum x^2: grad 2x, so R1 = gamma/2 * E 4||x||^2
+        def forward(self, x, y=None):
+            return DOut((x**2).flatten(1).sum(1), x.flatten(1))
+
+    x = torch.tensor([[1.0, 2.0], [0.0, 3.0]]).view(2, 1, 1, 2)
+    real, _ = trick.d_inputs(None, x, x)
+    out = Quadratic()(real)
+    batch = DBatch(real, x, out.logits, out.logits, out.features, out.features)
+    assert trick.d_penalties(owner(Quadratic()), batch)["r1"].item() == pytest.approx(5 * 4 * (5 + 9) / 2)
+
+
+# --- spectral norm -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", [nn.Linear(10, 20), nn.Conv2d(3, 8, 3), nn.ConvTranspose2d(8, 4, 4)])
+def test_spectral_norm_largest_singular_value_is_one(layer):
+    torch.manual_seed(0)
+    with torch.no_grad():
+        layer.weight.mul_(5.0)
+    net = apply_spectral_norm(nn.Sequential(layer))
+    x = torch.randn(2, 10) if isinstance(layer, nn.Linear) else torch.randn(2, layer.in_channels, 6, 6)
+    for _ in range(30):  # one power iteration per training forward pass
+        net(x)
+    w = layer.weight.detach()
+    matrix = w.transpose(0, 1) if isinstance(layer, nn.ConvTranspose2d) else w
+    sigma = torch.linalg.matrix_norm(matrix.reshape(matrix.shape[0], -1), ord=2).item()
+    assert sigma == pytest.approx(1.0, abs=1e-3)
+
+
+def test_spectral_norm_trick_wraps_d_and_optionally_g():
+    for generator in (False, True):
+        cfg = tiny_config("mlp2d", "ns", "sn_g" if generator else "sn")
+        trainer = make_trainer(cfg, DATA["mlp2d"])
+        assert all(hasattr(m, "parametrizations") for m in trainer.d.modules() if isinstance(m, nn.Linear))
+        assert any(hasattr(m, "parametrizations") for m in trainer.g.modules()) == generator
+
+
+# --- labels -----------------------------------------------------------------------
+
+
+def test_label_smoothing_targets():
+    assert LabelSmoothing().d_targets(None, Targets(), 8) == Targets(0.9, 0.0)
+    two = build_tricks({"label_smoothing": {"real": 0.9, "fake": 0.1}})[0].d_targets(None, Targets(), 8)
+    assert two.real == pytest.approx(0.9) and two.fake == pytest.approx(0.1)  # not torch.zeros(n) * 0.1 == 0
+
+
+def test_two_sided_smoothing_preset_reaches_the_loss():
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "ls2"), DATA["mlp2d"])
+    targets = trainer.hooks.d_targets(trainer, 8)
+    assert (targets.real, targets.fake) == (pytest.approx(0.9), pytest.approx(0.1))
+
+
+def test_noisy_labels_flip_and_noise():
+    owner_ = SimpleNamespace(device=torch.device("cpu"))
+    t = NoisyLabels(flip=1.0).d_targets(owner_, Targets(0.9, 0.0), 5)
+    assert torch.allclose(t.real, torch.zeros(5)) and torch.allclose(t.fake, torch.full((5,), 0.9))
+    t = NoisyLabels(flip=0.0).d_targets(owner_, Targets(), 5)
+    assert torch.equal(t.real, torch.ones(5)) and torch.equal(t.fake, torch.zeros(5))
+    torch.manual_seed(0)
+    n = 20000
+    t = NoisyLabels(flip=0.3).d_targets(owner_, Targets(), n)
+    # binomial(n, 0.3): std 0.0032, tolerance ~5 std
+    assert abs((t.real == 0).float().mean().item() - 0.3) < 0.016
+    assert abs((t.fake == 1).float().mean().item() - 0.3) < 0.016
+    t = NoisyLabels(flip=0.0, noise=0.2).d_targets(owner_, Targets(), n)
+    assert t.real.min() >= 0.8 and t.real.max() <= 1.0 and t.fake.min() >= 0.0 and t.fake.max() <= 0.2
+    assert t.real.std() > 0
+
+
+# --- EMA --------------------------------------------------------------------------
+
+
+def test_ema_update_known_values():
+    target, source = nn.Linear(2, 1), nn.Linear(2, 1)
+    bn_t, bn_s = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
+    with torch.no_grad():
+        for p in target.parameters():
+            p.zero_()
+        for p in source.parameters():
+            p.fill_(1.0)
+        bn_s.running_mean.fill_(7.0)
+    ema_update(target, source, decay=0.9)
+    assert all(torch.allclose(p, torch.full_like(p, 0.1)) for p in target.parameters())
+    ema_update(target, source, decay=0.9)
+    assert all(torch.allclose(p, torch.full_like(p, 0.19)) for p in target.parameters())
+    ema_update(bn_t, bn_s, decay=0.9)
+    assert torch.equal(bn_t.running_mean, bn_s.running_mean)  # buffers are copied, not averaged
+
+
+def test_ema_trick_samples_from_the_average():
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "ema"), DATA["mlp2d"])
+    ema = trainer.hooks.get("ema")
+    g0 = [p.detach().clone() for p in trainer.g.parameters()]
+    trainer.iteration()
+    for e, p0, p1 in zip(ema.g_ema.parameters(), g0, trainer.g.parameters()):
+        assert torch.allclose(e, 0.999 * p0 + 0.001 * p1.detach(), atol=1e-7)
+    assert trainer.sampling_generator() is ema.g_ema and not ema.g_ema.training
+
+
+# --- unrolled GAN -----------------------------------------------------------------
+
+
+def _tensor_tree_equal(a, b) -> bool:
+    if torch.is_tensor(a):
+        return torch.is_tensor(b) and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_tensor_tree_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_tensor_tree_equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("arch", ["mlp2d", "dcgan16"])
+def test_unrolled_restores_d_and_its_optimiser_bit_exactly(arch):
+    cfg = tiny_config(arch, "ns", "unrolled")
+    cfg["tricks"]["spectral_norm"] = {}  # power-iteration buffers must come back too
+    trainer = make_trainer(cfg, DATA[arch])
+    trick = trainer.hooks.get("unrolled")
+    assert isinstance(trick, Unrolled) and trick.hp["k"] == 5
+
+    # first G step: the optimiser has no state yet, and must have none afterwards
+    d0 = copy.deepcopy(trainer.d.state_dict())
+    trick.before_g_step(trainer)
+    assert len(trainer.opt_d.state) > 0 and not _tensor_tree_equal(trainer.d.state_dict(), d0)
+    trick.after_g_step(trainer)
+    assert len(trainer.opt_d.state) == 0 and _tensor_tree_equal(trainer.d.state_dict(), d0)
+
+    trainer.iteration()
+    d1, o1 = copy.deepcopy(trainer.d.state_dict()), copy.deepcopy(trainer.opt_d.state_dict())
+    trick.before_g_step(trainer)
+    assert not _tensor_tree_equal(trainer.d.state_dict(), d1)
+    assert not _tensor_tree_equal(trainer.opt_d.state_dict(), o1)
+    trick.after_g_step(trainer)
+    assert _tensor_tree_equal(trainer.d.state_dict(), d1)
+    assert _tensor_tree_equal(trainer.opt_d.state_dict(), o1)
+
+
+def test_unrolled_g_step_sees_the_unrolled_d():
+    """The G step runs between before_g_step and after_g_step, i.e. against the look-ahead D."""
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "unrolled"), DATA["mlp2d"])
+    seen = {}
+    real_g_step = trainer.g_step
+
+    def spy(*args):
+        seen["d"] = copy.deepcopy(trainer.d.state_dict())
+        return real_g_step(*args)
+
+    trainer.g_step = spy
+    trainer.iteration()
+    assert not _tensor_tree_equal(seen["d"], trainer.d.state_dict())
+
+
+# --- PacGAN -----------------------------------------------------------------------
+
+
+def test_pack_shapes_and_order():
+    x = torch.arange(16.0).view(8, 2)
+    p = pack(x, 2)
+    assert p.shape == (4, 4) and torch.equal(p[1], torch.cat([x[2], x[3]]))
+    img = torch.randn(8, 3, 16, 16)
+    p = pack(img, 4)
+    assert p.shape == (2, 12, 16, 16) and torch.equal(p[1, 3:6], img[5])
+
+
+@pytest.mark.parametrize("arch,trick,m", [("mlp2d", "pacgan", 2), ("dcgan16", "pacgan", 2), ("dcgan16", "pacgan4", 4),
+                                          ("mlp2d", "pacgan4", 4)])
+def test_pacgan_discriminator_input_shapes(arch, trick, m):
+    data = DATA[arch]
+    trainer = make_trainer(tiny_config(arch, "ns", trick), data)
+    first = next(mod for mod in trainer.d.modules() if isinstance(mod, (nn.Linear, nn.Conv2d)))
+    if arch == "mlp2d":
+        assert first.in_features == 2 * m
+    else:
+        assert first.in_channels == m
+    real, fake = trainer.hooks.d_inputs(trainer, torch.randn(8, *data.shape), torch.randn(8, *data.shape))
+    assert real.shape == fake.shape == (8 // m, m * data.shape[0], *data.shape[1:])
+    assert trainer.d(real).logits.shape == (8 // m,)
+    assert trainer.hooks.g_inputs(trainer, torch.randn(8, *data.shape)).shape[0] == 8 // m
+
+
+def test_pacgan_needs_a_batch_multiple_of_m():
+    with pytest.raises(ConfigError, match="multiple of the pack size"):
+        make_trainer(tiny_config("mlp2d", "ns", "pacgan4", batch_size=6), DATA["mlp2d"])
+
+
+# --- replay buffer ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [0.5, 0.2])
+def test_replay_buffer_swap_probability(p):
+    torch.manual_seed(0)
+    pool = ReplayBuffer(size=64, p=p)
+    batch, old, total = 16, 0, 0
+    for t in range(4):  # filling: fakes pass through unchanged
+        fake = torch.full((batch, 2), float(t))
+        assert torch.equal(pool.query(fake), fake)
+    assert pool.count == 64
+    for t in range(4, 504):
+        fake = torch.full((batch, 2), float(t))
+        before = pool.buffer.clone()
+        out = pool.query(fake)
+        # nothing is lost or duplicated: buffer-before + new == buffer-after + returned
+        lhs = torch.cat([before[:, 0], fake[:, 0]]).sort().values
+        rhs = torch.cat([pool.buffer[:, 0], out[:, 0]]).sort().values
+        assert torch.equal(lhs, rhs)
+        old += int((out[:, 0] < t).sum())
+        total += batch
+    # binomial(8000, p): std <= 0.0056; tolerance ~4 std
+    assert abs(old / total - p) < 0.022
+
+
+def test_replay_trick_only_changes_fakes_and_checks_its_size():
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "replay"), DATA["mlp2d"])
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    r, f = trainer.hooks.d_inputs(trainer, real, fake)
+    assert r is real and torch.equal(f, fake)
+    cfg = tiny_config("mlp2d", "ns", "replay")
+    cfg["tricks"]["replay"]["size"] = 4
+    with pytest.raises(ConfigError, match="replay.size 4 is smaller than train.batch_size 8"):
+        make_trainer(cfg, DATA["mlp2d"])
+
+
+# --- DiffAugment and consistency --------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", [["translation"], ["cutout"], ["color"], ["translation", "cutout", "color"]])
+def test_diffaugment_keeps_shape_and_range(policy):
+    torch.manual_seed(0)
+    x = (torch.rand(32, 3, 16, 16) * 2 - 1).requires_grad_(True)
+    out = DiffAugment(policy=policy).augment(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert out.min() >= -1 and out.max() <= 1
+    assert not torch.equal(out, x)
+    out.sum().backward()  # differentiable: G gets gradients through the augmentation
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_translation_moves_content_and_pads_with_zeros():
+    torch.manual_seed(0)
+    x = torch.arange(1.0, 17.0).view(1, 1, 4, 4).repeat(64, 2, 1, 1)
+    out = translation(x, ratio=0.25)  # shifts of -1, 0, 1 pixels
+    values = set(x.unique().tolist()) | {0.0}
+    assert set(out.unique().tolist()) <= values
+    assert torch.equal(out[:, 0], out[:, 1])  # channels move together
+    for img, src in zip(out[:, 0], x[:, 0]):
+        nz = img != 0
+        # a shifted copy: every kept pixel equals the source pixel (dy, dx) away
+        found = any(torch.equal(img[nz], torch.roll(src, (-dy, -dx), (0, 1))[nz]) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        assert found
+
+
+def test_cutout_zeroes_one_square():
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 16, 16) * 0.9 + 0.1  # no zeros in the input
+    out = cutout(x, ratio=0.5)
+    zeros = (out == 0).flatten(1).sum(1)
+    assert zeros.max() == 64 and zeros.min() >= 1  # an 8x8 square, clipped at the borders
+    assert torch.equal(out[out != 0], x[out != 0])
+
+
+def test_color_and_flip():
+    torch.manual_seed(0)
+    x = torch.rand(16, 3, 8, 8) * 2 - 1
+    assert color(x, clamp=True).abs().max() <= 1
+    assert color(x, clamp=False).abs().max() > 1  # the reference ops leave the range; clamp brings it back
+    f = hflip(x, p=1.0)
+    assert torch.equal(f, x.flip(3))
+    assert torch.equal(hflip(x, p=0.0), x)
+
+
+def test_diffaugment_on_points_is_a_bounded_shift():
+    torch.manual_seed(0)
+    x = torch.randn(100, 2)
+    out = DiffAugment(point_shift=0.1).augment(x)
+    assert out.shape == x.shape and 0 < (out - x).abs().max() <= 0.1
+
+
+def test_diffaugment_trick_augments_real_and_fake_in_both_steps():
+    trainer = make_trainer(tiny_config("dcgan16", "ns", "diffaug"), DATA["dcgan16"])
+    x = torch.rand(8, 1, 16, 16) * 0.9 + 0.1
+    r, f = trainer.hooks.d_inputs(trainer, x, x)
+    assert not torch.equal(r, x) and not torch.equal(f, x) and not torch.equal(r, f)  # independent draws
+    assert not torch.equal(trainer.hooks.g_inputs(trainer, x), x)
+
+
+def test_consistency_penalty():
+    critic = LinearCritic(torch.ones(4))
+    x = torch.randn(6, 4)
+    out = critic(x)
+    batch = DBatch(x, x, out.logits, out.logits, out.features, out.features)
+    assert Consistency(point_shift=0.0).d_penalties(owner(critic), batch)["cr"].item() == 0.0
+    terms = Consistency(point_shift=0.5, fake_weight=1.0).d_penalties(owner(critic), batch)
+    assert 0 < terms["cr"].item() <= 10.0 * (4 * 0.5) ** 2 and "cr_fake" in terms
+    img = torch.randn(4, 1, 8, 8)
+    critic = LinearCritic(torch.ones(64))  # sum of pixels: invariant to flips
+    out = critic(img)
+    batch = DBatch(img, img, out.logits, out.logits, out.features, out.features)
+    assert Consistency(translation=0.0).d_penalties(owner(critic), batch)["cr"].item() == pytest.approx(0.0, abs=1e-8)
+
+
+# --- schedules, clipping, minibatch layers, feature matching -------------------------
+
+
+def test_instance_noise_annealing():
+    assert annealed_sigma(0.1, 0, 100, 1.0) == 0.1
+    assert annealed_sigma(0.1, 50, 100, 1.0) == pytest.approx(0.05)
+    assert annealed_sigma(0.1, 25, 100, 0.5) == pytest.approx(0.05)
+    assert annealed_sigma(0.1, 60, 100, 0.5) == 0.0
+    assert annealed_sigma(0.1, 60, 100, 0.0) == 0.1
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "inoise", steps=10), DATA["mlp2d"])
+    x = torch.zeros(4000, 2)
+    r, _ = trainer.hooks.d_inputs(trainer, x, x)
+    assert r.std().item() == pytest.approx(0.1, rel=0.05)
+    trainer.step = 10
+    r, f = trainer.hooks.d_inputs(trainer, x, x)
+    assert r is x and f is x  # sigma 0: no work
+
+
+def test_lr_schedules():
+    assert [lr_factor("step", t, 100, every=0.5, gamma=0.1) for t in (0, 49, 50, 99)] == pytest.approx([1, 1, 0.1, 0.1])
+    assert [lr_factor("linear", t, 100, start=0.5) for t in (0, 50, 75, 100)] == pytest.approx([1, 1, 0.5, 0])
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "lr_linear", steps=4, lr_d=4e-4, lr_g=1e-4), DATA["mlp2d"])
+    lrs = []
+    for _ in range(4):
+        lrs.append((trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]))
+        trainer.iteration()
+    assert lrs == [pytest.approx((1e-4 * f, 4e-4 * f)) for f in (1, 1, 1, 0.5)]
+
+
+def test_weight_clip_keeps_the_critic_in_the_box():
+    trainer = make_trainer(tiny_config("dcgan16", "wgan", "none"), DATA["dcgan16"])
+    assert trainer.n_critic == 5 and isinstance(trainer.opt_d, torch.optim.RMSprop)
+    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(5e-5)
+    trainer.iteration()
+    assert all(p.abs().max() <= 0.01 for p in trainer.d.parameters())
+
+
+def test_grad_clip_bounds_the_gradient_norm():
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "gclip"), DATA["mlp2d"])
+    for p in trainer.d.parameters():
+        p.grad = torch.full_like(p, 10.0)
+    trainer.hooks.call("before_d_optim", trainer)
+    norm = torch.sqrt(sum((p.grad**2).sum() for p in trainer.d.parameters()))
+    assert norm.item() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_minibatch_discrimination_known_value():
+    layer = MinibatchDiscrimination(2, kernels=1, dim=2)
+    with torch.no_grad():
+        layer.T.copy_(torch.eye(2))  # M = x
+    x = torch.tensor([[0.0, 0.0], [1.0, 2.0], [1.0, 1.0]])
+    out = layer(x)
+    e = math.exp
+    expected = [e(-3) + e(-2), e(-3) + e(-1), e(-2) + e(-1)]
+    assert out.shape == (3, 3) and torch.allclose(out[:, 2], torch.tensor(expected))
+    layer4 = MinibatchDiscrimination(8, kernels=3, dim=2)
+    assert layer4(torch.randn(5, 2, 2, 2)).shape == (5, 5, 2, 2)
+
+
+@pytest.mark.parametrize("arch", ["mlp2d", "dcgan16"])
+@pytest.mark.parametrize("trick,module", [("mbdisc", MinibatchDiscrimination), ("dropout", nn.Dropout)])
+def test_discriminator_options_are_built(arch, trick, module):
+    trainer = make_trainer(tiny_config(arch, "ns", trick), DATA[arch])
+    assert any(isinstance(m, module) for m in trainer.d.modules())
+
+
+def test_unsupported_discriminator_option_is_a_clear_error():
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "none"), DATA["mlp2d"])  # D without mbstd
+    with pytest.raises(ConfigError, match="mbstd needs the discriminator option 'mbstd'"):
+        MinibatchStd().setup(trainer)
+
+
+def test_feature_matching_value_and_trick():
+    real = torch.tensor([[1.0, 2.0], [3.0, 4.0]])  # mean (2, 3)
+    fake = torch.tensor([[0.0, 0.0], [2.0, 2.0]])  # mean (1, 1)
+    assert feature_matching(real, fake).item() == pytest.approx(1 + 4)
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "fm"), DATA["mlp2d"])
+    stats = trainer.iteration()
+    assert "g_fm" in stats and stats["g_fm"].item() >= 0
+
+
+# --- hooks machinery --------------------------------------------------------------
+
+
+def test_hooks_only_call_overridden_methods():
+    tricks = build_tricks({"ema": {}, "spectral_norm": {}, "pacgan": {"m": 2}})
+    hooks = Hooks(tricks)
+    assert [t.name for t in hooks.by_hook["d_inputs"]] == ["pacgan"]
+    assert [t.name for t in hooks.by_hook["after_g_step"]] == ["ema"]
+    assert hooks.by_hook["d_penalties"] == []
+    assert Hooks([Trick()]).by_hook == {k: [] for k in hooks.by_hook}
+
+
+@pytest.mark.parametrize("cfg,message", [
+    ({"pacgan": {"m": 1}}, "tricks.x.pacgan.m: must be an integer >= 2 (got 1)"),
+    ({"ema": {"decay": 1.5}}, "tricks.x.ema.decay: must be in [0, 1)"),
+    ({"lr_schedule": {"kind": "cosine"}}, "tricks.x.lr_schedule.kind: must be one of step, linear"),
+    ({"diffaugment": {"policy": ["blur"]}}, "tricks.x.diffaugment.policy: unknown op(s) ['blur']"),
+    ({"r1": {"lambda": 1}}, "tricks.x.r1: unknown hyperparameter(s) lambda (known: gamma)"),
+])
+def test_bad_hyperparameters_name_the_key(cfg, message):
+    with pytest.raises(ConfigError) as exc:
+        build_tricks(cfg, "tricks.x")
+    assert message in str(exc.value) and "\n" not in str(exc.value)
