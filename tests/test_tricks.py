@@ -511,3 +511,34 @@ def test_bad_hyperparameters_name_the_key(cfg, message):
     with pytest.raises(ConfigError) as exc:
         build_tricks(cfg, "tricks.x")
     assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("trick_cls", ["pacgan", "replay"])
+def test_sample_reordering_tricks_refuse_conditional_runs(trick_cls):
+    from gangrid.tricks import TRICKS
+
+    trainer = make_trainer(tiny_config("dcgan16", "ns", trick_cls), DATA["dcgan16"])  # labelled data, unconditional nets
+    TRICKS.get(trick_cls)().setup(trainer)  # fine
+
+    class Conditional(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.inner = d
+
+        def forward(self, x, y=None):
+            if y is None:
+                raise ValueError("conditional discriminator needs labels y")
+            return self.inner(x, y)
+
+    trainer.d = Conditional(trainer.d)
+    with pytest.raises(ConfigError, match="needs an unconditional GAN"):
+        TRICKS.get(trick_cls)().setup(trainer)
+
+    class PairsLabels(Trick):
+        name = "aux_like"
+        uses_sample_info = True
+
+    trainer = make_trainer(tiny_config("dcgan16", "ns", trick_cls), DATA["dcgan16"])
+    trainer.hooks.tricks.append(PairsLabels())
+    with pytest.raises(ConfigError, match="cannot be combined with aux_like"):
+        TRICKS.get(trick_cls)().setup(trainer)

@@ -98,9 +98,9 @@ class MinibatchDiscrimination(nn.Module):
         self.T = nn.Parameter(torch.randn(in_features, kernels * dim) * 0.05)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = (x.flatten(1) @ self.T).view(x.shape[0], self.kernels, self.dim)
-        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(3)  # (B, B, kernels)
-        o = torch.exp(-l1).sum(1) - 1.0  # minus the sample itself: exp(0) = 1
+        m = (x.flatten(1) @ self.T).view(x.shape[0], self.kernels, self.dim).transpose(0, 1)  # (kernels, B, dim)
+        l1 = torch.cdist(m, m, p=1.0)  # (kernels, B, B) L1 distances
+        o = torch.exp(-l1).sum(2).t() - 1.0  # (B, kernels), minus the sample itself: exp(0) = 1
         if x.dim() == 4:
             o = o[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
         return torch.cat([x, o], dim=1)

@@ -106,6 +106,10 @@ class Trick:
     order: int = 50  # hooks run in ascending order (replay/augmentation first, packing last)
     defaults: dict[str, Any] = {}
     name: str = "trick"
+    # True when the trick pairs each fake (or its D features) with per-sample side information
+    # (y_fake, DBatch.extras["z"], y_real): replay and PacGAN, which change which sample sits
+    # where in D's batch, refuse to run next to such a trick.
+    uses_sample_info: bool = False
 
     def __init__(self, **hparams: Any) -> None:
         unknown = set(hparams) - set(self.defaults)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 
 from gangrid.tricks import Trick, register_trick
-from gangrid.tricks.mbstd import require_module
+from gangrid.tricks._checks import require_module
 
 if TYPE_CHECKING:
     from gangrid.train import Trainer

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gangrid.nets.common import MinibatchDiscrimination
 from gangrid.tricks import Trick, register_trick
-from gangrid.tricks.mbstd import require_module
+from gangrid.tricks._checks import require_module
 
 if TYPE_CHECKING:
     from gangrid.train import Trainer

@@ -7,21 +7,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gangrid.errors import ConfigError
 from gangrid.nets.common import MinibatchStdDev
 from gangrid.tricks import Trick, register_trick
+from gangrid.tricks._checks import require_module
 
 if TYPE_CHECKING:
     from gangrid.train import Trainer
-
-
-def require_module(trainer: "Trainer", cls: type, trick: str, option: str) -> None:
-    """ConfigError unless D contains a `cls` layer (i.e. the arch family honoured `option`)."""
-    if not any(isinstance(m, cls) for m in trainer.d.modules()):
-        raise ConfigError(
-            f"tricks of run {trainer.config['run']['name']}: {trick} needs the discriminator option '{option}', "
-            f"which arch family '{trainer.config['arch'].get('family')}' does not support"
-        )
 
 
 @register_trick("mbstd")

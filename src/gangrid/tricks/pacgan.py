@@ -3,8 +3,9 @@ along the channel (images) or feature (points) axis: (B, C, ...) -> (B/m, m*C, .
 input width is multiplied through `arch_overrides` (`pack: m`); G is unchanged.
 
 Packing is the last input transform (after replay, augmentation and noise), in the D and
-the G step, so D sees m independently transformed samples per pack. Unconditional D only:
-labels are not packed.
+the G step, so D sees m independently transformed samples per pack. Unconditional GANs
+only: labels and latent codes cannot be packed, so class-conditional nets and tricks that
+pair fakes with their labels or codes (`uses_sample_info`) are a ConfigError.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 
 from gangrid.errors import ConfigError
 from gangrid.tricks import Trick, register_trick
+from gangrid.tricks._checks import require_unconditional, run_key
 
 if TYPE_CHECKING:
     from gangrid.train import Trainer
@@ -40,16 +42,17 @@ class PacGAN(Trick):
 
     def setup(self, trainer: "Trainer") -> None:
         m, b = self.hp["m"], trainer.batch_size
-        where = f"tricks of run {trainer.config['run']['name']}: pacgan"
+        where = run_key(trainer, "pacgan")
         if b % m:
             raise ConfigError(f"{where}: train.batch_size {b} is not a multiple of the pack size m={m}")
+        require_unconditional(trainer, "pacgan")
         probe = torch.zeros(m, *trainer.data.shape, device=trainer.device)
         was_training = trainer.d.training
         trainer.d.eval()
         try:
             with torch.no_grad():
                 out = trainer.d(pack(probe, m))
-        except RuntimeError:
+        except (RuntimeError, TypeError, ValueError):
             raise ConfigError(f"{where}: arch family '{trainer.config['arch'].get('family')}' does not honour "
                               f"the discriminator option 'pack'") from None
         finally:

@@ -6,7 +6,8 @@ fake of the D batch is, with probability p, swapped with a random stored one: D 
 old sample and the new one takes its slot. Slots of one batch are distinct (a random
 permutation), so the update is order-independent and deterministic on every device.
 Only D's inputs change; G's step uses its fresh fakes. The buffer and its fill count are
-saved in checkpoints.
+saved in checkpoints. Unconditional GANs only: old fakes are stored without their labels or
+codes, so class-conditional nets and tricks with `uses_sample_info` are a ConfigError.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from gangrid.errors import ConfigError
 from gangrid.tricks import Trick, register_trick
+from gangrid.tricks._checks import require_unconditional, run_key
 
 if TYPE_CHECKING:
     from gangrid.train import Trainer
@@ -73,8 +75,9 @@ class Replay(Trick):
 
     def setup(self, trainer: "Trainer") -> None:
         if self.hp["size"] < trainer.batch_size:
-            raise ConfigError(f"tricks of run {trainer.config['run']['name']}: replay.size {self.hp['size']} "
+            raise ConfigError(f"{run_key(trainer, 'replay')}.size {self.hp['size']} "
                               f"is smaller than train.batch_size {trainer.batch_size}")
+        require_unconditional(trainer, "replay")
         self.pool = ReplayBuffer(self.hp["size"], self.hp["p"], trainer.device)
 
     def d_inputs(self, trainer: "Trainer", real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
