@@ -31,6 +31,7 @@ class Digits:
 
     kind = "image"
     native = {"resolution": 8, "channels": 1, "classes": 10}
+    options: dict[str, str] = {}
 
     def fetch(self, cfg: dict[str, Any], raw_dir: Path) -> dict[str, Any]:
         src = bundled_digits_path()
@@ -47,4 +48,4 @@ class Digits:
             table = np.loadtxt(fh, delimiter=",", dtype=np.float64)
         pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
         images = np.rint(pixels * (255.0 / 16.0)).astype(np.uint8).reshape(-1, 8, 8, 1)
-        return RawDataset(kind="image", x=images, y=labels, meta={"classes": 10})
+        return RawDataset(kind="image", x=images, y=labels, meta={"classes": 10, "class_names": [str(d) for d in range(10)]})

@@ -41,6 +41,11 @@ class _Mixture:
     kind = "points"
     native = {"resolution": 2, "channels": 1, "classes": 0}
     defaults: dict[str, Any] = {}
+    options = {
+        "std": "standard deviation of every Gaussian",
+        "n_points": "number of points drawn",
+        "data_seed": "seed of the draw (default 0)",
+    }
 
     def centers(self, cfg: dict[str, Any]) -> np.ndarray:
         raise NotImplementedError
@@ -70,6 +75,7 @@ class Grid25(_Mixture):
     """5x5 grid of Gaussians (PacGAN / VEEGAN layout)."""
 
     defaults = {"grid_size": 5, "spacing": 2.0, "std": 0.05, "n_points": 20000, "data_seed": 0}
+    options = {**_Mixture.options, "grid_size": "modes per side (default 5)", "spacing": "distance between neighbouring modes (default 2)"}
 
     def centers(self, cfg: dict[str, Any]) -> np.ndarray:
         return grid_centers(cfg["grid_size"], cfg["spacing"])
@@ -80,6 +86,7 @@ class Ring8(_Mixture):
     """Ring of 8 Gaussians (Unrolled GAN / VEEGAN layout)."""
 
     defaults = {"n_modes": 8, "radius": 2.0, "std": 0.02, "n_points": 20000, "data_seed": 0}
+    options = {**_Mixture.options, "n_modes": "modes on the ring (default 8)", "radius": "radius of the ring (default 2)"}
 
     def centers(self, cfg: dict[str, Any]) -> np.ndarray:
         return ring_centers(cfg["n_modes"], cfg["radius"])
