@@ -115,6 +115,12 @@ def cmd_report(args: argparse.Namespace, params: dict[str, Any]) -> None:
     print(run_report(params))
 
 
+def cmd_compare(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.report.compare import run_compare
+
+    print(run_compare(args.a, args.b, args.study, args.metric, args.format, args.changed), end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `gangrid` command."""
     parser = argparse.ArgumentParser(prog="gangrid", description="Reproducible GAN ablation grids.")
@@ -149,7 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--quiet", action="store_true", help="no progress bar")
     add("aggregate", cmd_aggregate, "collect every run into tables (reports/tables/)")
     add("plots", cmd_plots, "draw the figures (reports/figures/)")
-    add("report", cmd_report, "write reports/report.md")
+    add("report", cmd_report, "write reports/report.md, report.html and reports/paper/ (LaTeX, PDF)")
+    p = add("compare", cmd_compare, "params and metric differences between two experiments, side by side")
+    p.add_argument("a", help="a directory, git revision or DVC experiment name")
+    p.add_argument("b", nargs="?", default=".", help="the same (default: the working tree)")
+    p.add_argument("--study", action="append", help="only this study (repeatable)")
+    p.add_argument("--metric", action="append", help="only metrics with this name or prefix (repeatable)")
+    p.add_argument("--format", choices=["text", "md", "csv", "json"], default="text")
+    p.add_argument("--changed", action="store_true", help="only metric rows whose values differ")
     return parser
 
 
@@ -176,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gangrid` console script."""
     args = build_parser().parse_args(argv)
     try:
-        params = _params(args, full=args.command != "runs")
-        if args.command not in ("runs", "validate"):
+        # compare reads the params of the two experiments it compares, not the working tree's
+        params = {} if args.command == "compare" else _params(args, full=args.command != "runs")
+        if args.command not in ("runs", "validate", "compare"):
             configure_threads(params, args.command)
         code = args.handler(args, params)
         return int(code or 0)

@@ -1,7 +1,9 @@
-"""Aggregation, statistics, tables, figures and the written report."""
+"""Aggregation, statistics, tables, figures and the written report (Markdown, HTML, LaTeX paper)."""
 
 from pathlib import Path
 
 TABLES_DIR = Path("reports/tables")
 FIGURES_DIR = Path("reports/figures")
 REPORT_FILE = Path("reports/report.md")
+HTML_FILE = Path("reports/report.html")
+PAPER_DIR = Path("reports/paper")

@@ -1,80 +1,201 @@
-"""The `aggregate` stage: every run's status and metrics -> one tidy table + per-variant summaries."""
+"""The `aggregate` stage: every run's status and metrics -> tidy tables, per-variant summaries over
+seeds, and significance of each variant against its study's baseline.
+
+Outputs under reports/tables/: runs.csv (one row per run), real.csv (the
+real-data reference rows), summary.csv (one row per variant and metric: n, mean,
+std, CI), significance.csv (one row per non-baseline variant and metric: test,
+p, Holm-adjusted p, effect size), and per study and metric family
+`<study>_<family>.{csv,md,tex}` plus index.json describing them for the report.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from gangrid.config import iter_runs
+from gangrid.config import iter_runs, study_baseline
 from gangrid.io import read_json
 from gangrid.report import TABLES_DIR
-from gangrid.report.stats import t_interval
+from gangrid.report.metricinfo import direction, is_context
+from gangrid.report.settings import ReportSettings, report_settings
+from gangrid.report.stats import compare, holm, summarise_values
 from gangrid.stages.evaluate import real_metrics_path
 
-ID_COLUMNS = ["study", "run", "dataset", "arch", "loss", "trick", "seed", "status", "step", "train_seconds"]
+ID_COLUMNS = ["study", "run", "variant", "dataset", "arch", "loss", "trick", "seed", "status", "step", "train_seconds"]
 VARIANT = ["study", "dataset", "arch", "loss", "trick"]
+COORDS = ["dataset", "arch", "loss", "trick"]
+COST_COLUMNS = ["train_seconds"]  # summarised like metrics, never tested
 
 
 def metric_values(metrics: dict[str, Any]) -> dict[str, float]:
-    """The numeric metric entries of a metrics.json (protocol and status dropped)."""
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and k != "step"}
+    """The numeric metric entries of a metrics.json (protocol, status and step dropped)."""
+    return {k: float(v) for k, v in metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step"}
 
 
-def collect_runs(params: dict[str, Any]) -> pd.DataFrame:
-    """One row per run of the grid: coordinates, status, train time and every metric."""
+Reader = Callable[[Path], "dict[str, Any] | None"]
+
+
+def file_reader(root: Path = Path(".")) -> Reader:
+    """A reader of JSON files under `root` (None for a missing file)."""
+
+    def read(rel: Path) -> dict[str, Any] | None:
+        path = root / rel
+        return read_json(path) if path.exists() else None
+
+    return read
+
+
+def collect_runs(params: dict[str, Any], root: Path = Path("."), reader: Reader | None = None) -> pd.DataFrame:
+    """One row per run of the grid: coordinates, status, step, train time and every metric.
+
+    status is the run's status.json status ('finished', 'diverged', ...),
+    'missing' when the run has no status.json yet, and 'not evaluated' when it
+    finished but has no metrics.json. Runs that did not finish have no metric
+    values. Files are read under `root`, or through `reader` (e.g. from a git revision).
+    """
+    read = reader or file_reader(root)
     rows = []
     for spec in iter_runs(params):
-        status = read_json(spec.dir / "status.json")
-        metrics = read_json(spec.dir / "metrics.json")
+        status = read(spec.dir / "status.json") or {"status": "missing", "step": math.nan}
+        metrics = read(spec.dir / "metrics.json")
+        state = status["status"]
+        if state == "finished" and metrics is None:
+            state = "not evaluated"
+        values = metric_values(metrics) if metrics and state == "finished" else {}
         rows.append({
-            "study": spec.study, "run": spec.name, "dataset": spec.dataset, "arch": spec.arch, "loss": spec.loss,
-            "trick": spec.trick, "seed": spec.seed, "status": status["status"], "step": status["step"],
-            "train_seconds": status.get("train_seconds", np.nan), **metric_values(metrics),
+            "study": spec.study, "run": spec.name, "variant": spec.variant, "dataset": spec.dataset,
+            "arch": spec.arch, "loss": spec.loss, "trick": spec.trick, "seed": spec.seed, "status": state,
+            "step": status.get("step", math.nan), "train_seconds": status.get("train_seconds", math.nan), **values,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=None if rows else ID_COLUMNS)
 
 
-def collect_real(params: dict[str, Any]) -> pd.DataFrame:
-    """One row per dataset with its real-data reference metrics."""
+def collect_real(params: dict[str, Any], root: Path = Path("."), reader: Reader | None = None) -> pd.DataFrame:
+    """One row per dataset with its real-data reference metrics (datasets without one are left out)."""
+    read = reader or file_reader(root)
     rows = []
     for name in params["datasets"]:
-        path = real_metrics_path(name)
-        if path.exists():
-            rows.append({"dataset": name, **metric_values(read_json(path))})
-    return pd.DataFrame(rows)
+        metrics = read(real_metrics_path(name))
+        if metrics is not None:
+            rows.append({"dataset": name, **metric_values(metrics)})
+    return pd.DataFrame(rows, columns=None if rows else ["dataset"])
 
 
 def metric_columns(runs: pd.DataFrame) -> list[str]:
-    """Metric columns of the runs table (everything that is not an id column), std columns excluded."""
-    return [c for c in runs.columns if c not in ID_COLUMNS and not c.endswith("_std")]
+    """Measured metric columns of the runs table (ids and protocol values such as `modes_total` excluded)."""
+    return [c for c in runs.columns if c not in ID_COLUMNS and not is_context(c)]
 
 
-def summarise(runs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Per variant: n finished / diverged, and mean, std, CI half-width over finished seeds of each metric."""
-    metrics = metric_columns(runs)
+def study_metrics(runs: pd.DataFrame, study: str) -> list[str]:
+    """Metric columns with at least one value in `study`."""
+    sub = runs[runs["study"] == study]
+    return [m for m in metric_columns(runs) if sub[m].notna().any()]
+
+
+def is_baseline(row: pd.Series | dict[str, Any], base: dict[str, str]) -> bool:
+    """True when the variant's coordinates match every coordinate the baseline names."""
+    return all(row[k] == v for k, v in base.items())
+
+
+def baseline_of(variants: pd.DataFrame, row: pd.Series, base: dict[str, str]) -> pd.DataFrame:
+    """The baseline variant a variant is compared with: same dataset (and arch, unless the baseline fixes it)."""
+    same = variants["dataset"] == row["dataset"]
+    if "arch" not in base:
+        same &= variants["arch"] == row["arch"]
+    mask = same & np.logical_and.reduce([variants[k] == v for k, v in base.items()])
+    return variants[mask]
+
+
+def summarise(runs: pd.DataFrame, params: dict[str, Any], settings: ReportSettings | None = None) -> pd.DataFrame:
+    """Per variant and metric: run counts by status and n, mean, std, CI (low, high) over finished seeds."""
+    settings = settings or ReportSettings()
     rows = []
-    for key, group in runs.groupby(VARIANT, sort=False):
-        finished = group[group["status"] == "finished"]
-        row: dict[str, Any] = dict(zip(VARIANT, key))
-        row["n_finished"] = int(len(finished))
-        row["n_diverged"] = int((group["status"] == "diverged").sum())
-        for m in metrics:
-            mean, std, half = t_interval(finished[m].to_numpy(dtype=float)) if m in finished else (np.nan,) * 3
-            row[f"{m}_mean"], row[f"{m}_std"], row[f"{m}_ci"] = mean, std, half
-        rows.append(row)
+    for study in params["studies"]:
+        sub = runs[runs["study"] == study]
+        base = study_baseline(params, study)
+        metrics = study_metrics(runs, study) + [c for c in COST_COLUMNS if c in sub and sub[c].notna().any()]
+        for key, group in sub.groupby(VARIANT, sort=False):
+            finished = group[group["status"] == "finished"]
+            head = dict(zip(VARIANT, key)) | {
+                "variant": group["variant"].iloc[0],
+                "baseline": is_baseline(dict(zip(VARIANT, key)), base),
+                "n_runs": int(len(group)),
+                "n_finished": int(len(finished)),
+                "n_diverged": int((group["status"] == "diverged").sum()),
+            }
+            for m in metrics:
+                iv = summarise_values(finished[m], settings.confidence, settings.interval,
+                                      settings.bootstrap, settings.bootstrap_seed)
+                rows.append(head | {"metric": m, "n": iv.n, "mean": iv.mean, "std": iv.std,
+                                    "low": iv.low, "high": iv.high, "half": iv.half})
     return pd.DataFrame(rows)
 
 
-def run_aggregate(params: dict[str, Any], out_dir: Path = TABLES_DIR) -> dict[str, pd.DataFrame]:
-    """Write runs.csv, real.csv and <study>_summary.csv; return the frames for the table writers."""
+SIGNIFICANCE_COLUMNS = [*VARIANT, "variant", "baseline_variant", "metric", "n", "n_baseline", "mean", "mean_baseline",
+                        "diff", "test", "statistic", "p", "p_holm", "effect", "effect_name", "significant", "better"]
+
+
+def significance(runs: pd.DataFrame, params: dict[str, Any], settings: ReportSettings | None = None) -> pd.DataFrame:
+    """Each non-baseline variant against its baseline on every metric of its study.
+
+    Finished seeds only. p-values are Holm-adjusted over all comparisons of one
+    study and metric; `significant` is p_holm < alpha; `better` says whether the
+    variant's mean is on the better side of the baseline's (empty when the
+    metric's direction is unknown).
+    """
+    settings = settings or ReportSettings()
+    rows = []
+    for study in params["studies"]:
+        sub = runs[(runs["study"] == study) & (runs["status"] == "finished")]
+        every = runs[runs["study"] == study]
+        base = study_baseline(params, study)
+        variants = every[VARIANT + ["variant"]].drop_duplicates()
+        for metric in study_metrics(runs, study):
+            block = []
+            for _, row in variants.iterrows():
+                if is_baseline(row, base):
+                    continue
+                ref = baseline_of(variants, row, base)
+                if ref.empty:
+                    continue
+                a = sub.loc[sub["variant"] == row["variant"], metric].to_numpy(float)
+                b = sub.loc[sub["variant"] == ref["variant"].iloc[0], metric].to_numpy(float)
+                a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+                res = compare(a, b, settings.test)
+                mean_a = float(a.mean()) if len(a) else math.nan
+                mean_b = float(b.mean()) if len(b) else math.nan
+                block.append({**{k: row[k] for k in VARIANT}, "variant": row["variant"],
+                              "baseline_variant": ref["variant"].iloc[0], "metric": metric,
+                              "n": len(a), "n_baseline": len(b), "mean": mean_a, "mean_baseline": mean_b,
+                              "diff": mean_a - mean_b, "test": res.test, "statistic": res.statistic, "p": res.p,
+                              "effect": res.effect, "effect_name": res.effect_name})
+            adjusted = holm([r["p"] for r in block])
+            d = direction(metric, settings.directions)
+            for r, p_adj in zip(block, adjusted):
+                r["p_holm"] = float(p_adj)
+                r["significant"] = bool(np.isfinite(p_adj) and p_adj < settings.alpha)
+                r["better"] = None if d is None or not np.isfinite(r["diff"]) or r["diff"] == 0 else (
+                    (r["diff"] < 0) == (d == "lower"))
+            rows += block
+    return pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)
+
+
+def run_aggregate(params: dict[str, Any], out_dir: Path = TABLES_DIR, root: Path = Path(".")) -> dict[str, pd.DataFrame]:
+    """Write every table under `out_dir`; return the frames (runs, real, summary, significance)."""
     from gangrid.report.tables import write_tables
 
-    runs = collect_runs(params)
-    real = collect_real(params)
-    summary = summarise(runs)
-    frames = {"runs": runs, "real": real, "summary": summary}
-    write_tables(params, frames, out_dir)
+    settings = report_settings(params)
+    runs = collect_runs(params, root)
+    frames = {
+        "runs": runs,
+        "real": collect_real(params, root),
+        "summary": summarise(runs, params, settings),
+        "significance": significance(runs, params, settings),
+    }
+    write_tables(params, frames, settings, out_dir)
     return frames

@@ -1,69 +1,344 @@
-"""Table writers: CSV for machines, Markdown for the report (mean ± 95% CI over seeds, real-data row)."""
+"""Per study and metric family tables: a display model, then CSV, Markdown and LaTeX (booktabs) renderings.
+
+A table has one row per variant (mean and CI over finished seeds, run counts),
+grouped by dataset, each group followed by the dataset's real-data reference
+row. The best mean per dataset and metric (by the metric's direction) is bold,
+the baseline's coordinates are italic, and values that differ from the baseline
+with a Holm-adjusted p < alpha carry a dagger (†). A variant whose seeds all diverged
+shows `diverged` in every metric cell.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from gangrid.io import write_text
-from gangrid.report.aggregate import VARIANT, metric_columns
+from gangrid.io import write_json, write_text
+from gangrid.report.aggregate import COORDS
+from gangrid.report.latex import escape
+from gangrid.report.metricinfo import FAMILIES, Family, arrow, direction, family, label
+from gangrid.report.settings import ReportSettings
+
+TEST_NAMES = {"welch": "Welch t-test", "mannwhitney": "Mann-Whitney U test"}
+COORD_TITLES = {"dataset": "Dataset", "arch": "Arch", "loss": "Loss", "trick": "Trick"}
 
 
-def fmt(mean: float, half: float, digits: int = 3) -> str:
-    """`mean ± half` (or just `mean` when the interval is undefined; `–` when there is no value)."""
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+def isnan(x: Any) -> bool:
+    """True for None and float NaN."""
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def decimals(value: float, half: float = math.nan) -> int:
+    """Decimals to print: two significant digits of the CI half-width, else three of the value (0..6)."""
+    if not isnan(half) and half > 0:
+        d = 1 - math.floor(math.log10(half))
+    elif isnan(value) or value == 0:
+        d = 0
+    else:
+        d = 2 - math.floor(math.log10(abs(value)))
+    return max(0, min(6, d))
+
+
+@dataclass
+class Cell:
+    """One metric of one row: mean and interval, or a state ('diverged', 'missing', 'none')."""
+
+    mean: float = math.nan
+    low: float = math.nan
+    high: float = math.nan
+    n: int = 0
+    state: str = "value"
+    best: bool = False
+    significant: bool = False
+    p_holm: float = math.nan
+
+    def numbers(self, interval: str) -> tuple[str, str] | None:
+        """(mean, interval) as text with matching decimals; interval '' when undefined; None without a value."""
+        if self.state != "value" or isnan(self.mean):
+            return None
+        half = (self.high - self.low) / 2 if not (isnan(self.low) or isnan(self.high)) else math.nan
+        d = decimals(self.mean, half)
+        mean = f"{self.mean:.{d}f}"
+        if isnan(half):
+            return mean, ""
+        if interval == "bootstrap":
+            return mean, f"[{self.low:.{d}f}, {self.high:.{d}f}]"
+        return mean, f"{half:.{d}f}"
+
+
+@dataclass
+class Row:
+    """A table row: coordinates, kind ('variant', 'baseline' or 'real'), run counts and cells by metric."""
+
+    coords: dict[str, str]
+    kind: str
+    cells: dict[str, Cell]
+    n_runs: int = 0
+    n_finished: int = 0
+    n_diverged: int = 0
+
+    def seeds(self) -> str:
+        """Run counts: `3`, `2 + 1 div.`, `+ 1 missing` when runs have no status yet."""
+        if self.kind == "real":
+            return "–"
+        text = str(self.n_finished)
+        if self.n_diverged:
+            text += f" + {self.n_diverged} div."
+        other = self.n_runs - self.n_finished - self.n_diverged
+        if other:
+            text += f" + {other} n/a"
+        return text
+
+
+@dataclass
+class StudyTable:
+    """The display model of one study's table for one metric family."""
+
+    study: str
+    family: Family
+    metrics: list[str]
+    rows: list[Row]
+    settings: ReportSettings
+    caption: str = ""
+    directions: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def stem(self) -> str:
+        """File stem: `<study>_<family>`."""
+        return f"{self.study}_{self.family.key}"
+
+
+def families_of(metrics: list[str]) -> dict[str, list[str]]:
+    """Metrics grouped by family key, families in report order."""
+    groups: dict[str, list[str]] = {}
+    for fam in FAMILIES:
+        members = [m for m in metrics if family(m).key == fam.key]
+        if members:
+            groups[fam.key] = members
+    return groups
+
+
+def _cells(summary: pd.DataFrame, sig: pd.DataFrame, variant: str, metrics: list[str], counts: dict[str, int]) -> dict[str, Cell]:
+    cells = {}
+    for m in metrics:
+        rec = summary[(summary["variant"] == variant) & (summary["metric"] == m)]
+        s = sig[(sig["variant"] == variant) & (sig["metric"] == m)] if len(sig) else sig
+        if counts["n_finished"] == 0:
+            state = "diverged" if counts["n_diverged"] else "missing"
+            cells[m] = Cell(state=state)
+        elif rec.empty or rec["n"].iloc[0] == 0:
+            cells[m] = Cell(state="none")
+        else:
+            r = rec.iloc[0]
+            cells[m] = Cell(float(r["mean"]), float(r["low"]), float(r["high"]), int(r["n"]))
+        if len(s):
+            cells[m].significant = bool(s["significant"].iloc[0])
+            cells[m].p_holm = float(s["p_holm"].iloc[0])
+    return cells
+
+
+def mark_best(rows: list[Row], metrics: list[str], directions: dict[str, str | None]) -> None:
+    """Bold the best variant mean of each metric (ties: all of them); needs two or more values."""
+    for m in metrics:
+        d = directions.get(m)
+        vals = [(r, r.cells[m].mean) for r in rows if r.kind != "real" and r.cells[m].state == "value" and not isnan(r.cells[m].mean)]
+        if d is None or len(vals) < 2:
+            continue
+        best = min(v for _, v in vals) if d == "lower" else max(v for _, v in vals)
+        if all(v == best for _, v in vals):
+            continue  # a tie of every variant singles nothing out
+        for r, v in vals:
+            r.cells[m].best = v == best
+
+
+def study_table(study: str, fam: Family, metrics: list[str], frames: dict[str, pd.DataFrame],
+                settings: ReportSettings, params: dict[str, Any]) -> StudyTable:
+    """The display model of `study`'s table for family `fam` (dataset blocks without any value are left out)."""
+    summary = frames["summary"][frames["summary"]["study"] == study]
+    sig = frames["significance"]
+    sig = sig[sig["study"] == study] if len(sig) else sig
+    real = frames["real"]
+    directions = {m: direction(m, settings.directions) for m in metrics}
+    variants = summary.drop_duplicates("variant")
+    rows: list[Row] = []
+    for dataset in variants["dataset"].unique():
+        block: list[Row] = []
+        for _, v in variants[variants["dataset"] == dataset].iterrows():
+            counts = {k: int(v[k]) for k in ("n_runs", "n_finished", "n_diverged")}
+            block.append(Row({c: v[c] for c in COORDS}, "baseline" if v["baseline"] else "variant",
+                             _cells(summary, sig, v["variant"], metrics, counts), **counts))
+        ref = real[real["dataset"] == dataset] if "dataset" in real else real.iloc[0:0]
+        real_cells = {m: Cell(float(ref[m].iloc[0])) if len(ref) and m in ref and pd.notna(ref[m].iloc[0]) else Cell(state="none")
+                      for m in metrics}
+        has_values = any(c.state == "value" for r in block for c in r.cells.values()) or any(
+            c.state == "value" for c in real_cells.values())
+        if not has_values:
+            continue
+        mark_best(block, metrics, directions)
+        rows += block
+        if any(c.state == "value" for c in real_cells.values()):
+            rows.append(Row({"dataset": dataset, "arch": "real data", "loss": "", "trick": ""}, "real", real_cells))
+    table = StudyTable(study, fam, metrics, rows, settings, directions=directions)
+    table.caption = caption(table, params, frames["runs"])
+    return table
+
+
+def caption(table: StudyTable, params: dict[str, Any], runs: pd.DataFrame) -> str:
+    """Plain-text caption: what the numbers are, the protocol (N, extractor), the marks, the real-data row."""
+    s = table.settings
+    ev = params.get("eval", {})
+    ci = "± half-width of the" if s.interval == "t" else "[low, high]:"
+    method = "t-interval" if s.interval == "t" else f"percentile bootstrap, {s.bootstrap} resamples"
+    parts = [
+        f"Study {table.study}: mean {ci} {s.confidence:.0%} CI ({method}) over finished seeds; "
+        "Seeds counts finished (+ diverged) runs, diverged runs are excluded from the means.",
+        f"N = {ev.get('n_samples', '?')} generated samples per run against the held-out test split, "
+        f"extractor: {ev.get('extractor', '?')}.",
+        "Bold: best mean per dataset (↓/↑: lower/higher is better); italic: baseline; "
+        f"†: differs from the baseline, Holm-adjusted p < {s.alpha:g} ({TEST_NAMES[s.test]}).",
+    ]
+    if any(r.kind == "real" for r in table.rows):
+        parts.append("Real data: held-out real samples scored like a generator (the floor).")
+    if "modes_total" in runs and table.family.key == "modes":
+        sub = runs[(runs["study"] == table.study) & runs["modes_total"].notna()]
+        totals = sub.drop_duplicates("dataset")[["dataset", "modes_total"]]
+        if len(totals):
+            parts.append("Modes out of " + ", ".join(f"{int(t)} ({d})" for d, t in totals.itertuples(index=False)) + ".")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------- renderers
+
+
+def _text_cell(cell: Cell, interval: str, markdown: bool = True) -> str:
+    if cell.state == "diverged":
+        return "diverged"
+    nums = cell.numbers(interval)
+    if nums is None:
         return "–"
-    if half is None or (isinstance(half, float) and math.isnan(half)):
-        return f"{mean:.{digits}g}"
-    return f"{mean:.{digits}g} ± {half:.2g}"
+    mean, spread = nums
+    text = mean if not spread else (f"{mean} ± {spread}" if interval == "t" else f"{mean} {spread}")
+    if cell.best and markdown:
+        text = f"**{text}**"
+    return text + ("†" if cell.significant else "")
 
 
-def study_metrics(runs: pd.DataFrame, study: str) -> list[str]:
-    """Metric columns that have at least one value in `study`."""
-    sub = runs[runs["study"] == study]
-    return [m for m in metric_columns(runs) if m in sub and sub[m].notna().any()]
-
-
-def study_table(summary: pd.DataFrame, real: pd.DataFrame, runs: pd.DataFrame, study: str) -> pd.DataFrame:
-    """Display table of one study: one row per variant, then a real-data row per dataset."""
-    metrics = study_metrics(runs, study)
-    sub = summary[summary["study"] == study]
-    rows = []
-    for _, r in sub.iterrows():
-        row = {c: r[c] for c in VARIANT[1:]}
-        row["seeds (ok/div)"] = f"{r['n_finished']}/{r['n_diverged']}"
-        for m in metrics:
-            row[m] = fmt(r[f"{m}_mean"], r[f"{m}_ci"])
-        rows.append(row)
-    for ds in sub["dataset"].unique():
-        ref = real[real["dataset"] == ds] if len(real) else real
-        if len(ref):
-            row = {"dataset": ds, "arch": "real data", "loss": "–", "trick": "–", "seeds (ok/div)": "–"}
-            for m in metrics:
-                row[m] = fmt(float(ref.iloc[0][m]), math.nan) if m in ref and pd.notna(ref.iloc[0][m]) else "–"
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def to_markdown(df: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (no extra dependency)."""
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "| " + " | ".join("---" for _ in cols) + " |"]
-    for _, row in df.iterrows():
-        lines.append("| " + " | ".join(str(row[c]) for c in cols) + " |")
+def to_markdown(table: StudyTable) -> str:
+    """GitHub-flavoured Markdown rendering (bold best, italic baseline, `*` significant)."""
+    head = [COORD_TITLES[c] for c in COORDS] + ["Seeds"] + [f"{m} {arrow(m, table.settings.directions)}".strip() for m in table.metrics]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 5 + ["---:"] * len(table.metrics)) + "|"]
+    for r in table.rows:
+        coords = [str(r.coords[c]) if r.coords[c] != "" else "–" for c in COORDS]
+        if r.kind == "baseline":
+            coords = coords[:1] + [f"_{c}_" for c in coords[1:]]
+        if r.kind == "real":
+            coords = [coords[0], "_real data_", "–", "–"]
+        cells = [_text_cell(r.cells[m], table.settings.interval) for m in table.metrics]
+        lines.append("| " + " | ".join(coords + [r.seeds()] + cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def write_tables(params: dict[str, Any], frames: dict[str, pd.DataFrame], out_dir: Path) -> None:
-    """runs.csv, real.csv, summary.csv and <study>.{csv,md} under `out_dir`."""
-    runs, real, summary = frames["runs"], frames["real"], frames["summary"]
-    write_text(out_dir / "runs.csv", runs.to_csv(index=False))
-    write_text(out_dir / "real.csv", real.to_csv(index=False))
-    write_text(out_dir / "summary.csv", summary.to_csv(index=False))
+def _latex_cell(cell: Cell, interval: str) -> str:
+    if cell.state == "diverged":
+        return r"\textit{diverged}"
+    nums = cell.numbers(interval)
+    if nums is None:
+        return "--"
+    mean, spread = nums
+    if cell.best:
+        mean = rf"\mathbf{{{mean}}}"
+    body = mean if not spread else (rf"{mean} \pm {spread}" if interval == "t" else rf"{mean}\,{spread}")
+    if cell.significant:
+        body += r"^{\dagger}"
+    return f"${body}$"
+
+
+def to_latex(table: StudyTable) -> str:
+    """A booktabs `tabular` (no float: the paper wraps it in a captioned table); best bold, CI as \\pm."""
+    n = len(table.metrics)
+    head = [COORD_TITLES[c] for c in COORDS] + ["Seeds"]
+    head += [f"{label(m, latex=True)} {arrow(m, table.settings.directions, latex=True)}".strip() for m in table.metrics]
+    lines = [f"% {table.stem}: generated by `gangrid aggregate`; do not edit.",
+             r"\begin{tabular}{llll" + "r" + "r" * n + "}", r"\toprule", " & ".join(head) + r" \\", r"\midrule"]
+    previous = None
+    for r in table.rows:
+        if previous is not None and r.coords["dataset"] != previous and r.kind != "real":
+            lines.append(r"\midrule")
+        previous = r.coords["dataset"]
+        cells = [_latex_cell(r.cells[m], table.settings.interval) for m in table.metrics]
+        if r.kind == "real":
+            row = [escape(r.coords["dataset"]), r"\multicolumn{3}{l}{\textit{real data}}", "--"]
+        else:
+            coords = [escape(r.coords[c]) for c in COORDS]
+            if r.kind == "baseline":
+                coords = coords[:1] + [rf"\textit{{{c}}}" for c in coords[1:]]
+            row = coords + [escape(r.seeds()).replace("–", "--")]
+        lines.append(" & ".join(row + cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def to_csv(table: StudyTable) -> str:
+    """Numbers for plotting tools: one row per variant (and real-data row) with mean, low, high, n, p_holm per metric."""
+    rows = []
+    for r in table.rows:
+        row: dict[str, Any] = {**r.coords, "kind": r.kind, "n_runs": r.n_runs, "n_finished": r.n_finished,
+                               "n_diverged": r.n_diverged}
+        for m in table.metrics:
+            c = r.cells[m]
+            row |= {f"{m}_mean": c.mean, f"{m}_low": c.low, f"{m}_high": c.high, f"{m}_n": c.n,
+                    f"{m}_p_holm": c.p_holm, f"{m}_state": c.state}
+        rows.append(row)
+    return pd.DataFrame(rows).to_csv(index=False)
+
+
+def runs_markdown(runs: pd.DataFrame) -> str:
+    """Every run with its status (finished / diverged at step N / missing) and train time."""
+    lines = ["| Study | Run | Status | Step | Train (s) |", "|---|---|---|---:|---:|"]
+    for r in runs.itertuples(index=False):
+        step = "–" if isnan(r.step) else str(int(r.step))
+        secs = "–" if isnan(r.train_seconds) else f"{r.train_seconds:.1f}"
+        lines.append(f"| {r.study} | {r.run} | {r.status} | {step} | {secs} |")
+    return "\n".join(lines) + "\n"
+
+
+def study_tables(params: dict[str, Any], frames: dict[str, pd.DataFrame], settings: ReportSettings) -> list[StudyTable]:
+    """Every (study, metric family) table with at least one row."""
+    from gangrid.report.aggregate import study_metrics
+
+    runs, summary = frames["runs"], frames["summary"]
+    tables = []
     for study in params["studies"]:
-        table = study_table(summary, real, runs, study)
-        write_text(out_dir / f"{study}.csv", table.to_csv(index=False))
-        write_text(out_dir / f"{study}.md", to_markdown(table))
+        if summary.empty or not (summary["study"] == study).any():
+            continue
+        metrics = study_metrics(runs, study) + (["train_seconds"] if (summary["metric"] == "train_seconds").any() else [])
+        for key, members in families_of(metrics).items():
+            fam = next(f for f in FAMILIES if f.key == key)
+            table = study_table(study, fam, members, frames, settings, params)
+            if table.rows:
+                tables.append(table)
+    return tables
+
+
+def write_tables(params: dict[str, Any], frames: dict[str, pd.DataFrame], settings: ReportSettings, out_dir: Path) -> list[StudyTable]:
+    """runs/real/summary/significance CSVs, runs.md, every `<study>_<family>.{csv,md,tex}` and index.json."""
+    write_text(out_dir / "runs.csv", frames["runs"].to_csv(index=False))
+    write_text(out_dir / "runs.md", runs_markdown(frames["runs"]))
+    write_text(out_dir / "real.csv", frames["real"].to_csv(index=False))
+    write_text(out_dir / "summary.csv", frames["summary"].to_csv(index=False))
+    write_text(out_dir / "significance.csv", frames["significance"].to_csv(index=False))
+    tables = study_tables(params, frames, settings)
+    index = []
+    for t in tables:
+        write_text(out_dir / f"{t.stem}.csv", to_csv(t))
+        write_text(out_dir / f"{t.stem}.md", to_markdown(t))
+        write_text(out_dir / f"{t.stem}.tex", to_latex(t))
+        index.append({"study": t.study, "family": t.family.key, "title": t.family.title, "stem": t.stem,
+                      "metrics": t.metrics, "caption": t.caption})
+    write_json(out_dir / "index.json", {"tables": index, "settings": settings.__dict__})
+    return tables
+

@@ -1,4 +1,8 @@
-"""The `report` stage: reports/report.md with the protocol, every table and figure, diverged runs."""
+"""The `report` stage: reports/report.md, reports/report.html (self-contained) and reports/paper/main.tex
+(+ main.pdf when pdflatex is available), all from the same blocks: the protocol, per study its
+findings (significance against the baseline), every table and figure with captions, and the runs
+that did not finish.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,17 @@ from typing import Any
 
 import pandas as pd
 
-from gangrid.config import PARAMS_FILE
-from gangrid.io import write_text
-from gangrid.report import FIGURES_DIR, REPORT_FILE, TABLES_DIR
+from gangrid.config import PARAMS_FILE, study_baseline
+from gangrid.io import read_json, write_text
+from gangrid.report import FIGURES_DIR, HTML_FILE, PAPER_DIR, REPORT_FILE, TABLES_DIR
+from gangrid.report.document import Block, Bullets, FigureBlock, Heading, Paragraph, TableBlock, to_html, to_markdown
+from gangrid.report.narrative import study_findings, unfinished_runs
+from gangrid.report.settings import ReportSettings, report_settings
+from gangrid.report.tables import TEST_NAMES
 
 
 def code_version() -> str:
-    """`git describe` of the working tree, or 'unknown' outside git."""
+    """`git describe --always --dirty` of the working tree, or 'unknown' outside git."""
     try:
         out = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10)
         return out.stdout.strip() or "unknown"
@@ -24,56 +32,134 @@ def code_version() -> str:
 
 
 def params_hash(path: str | Path = PARAMS_FILE) -> str:
-    """sha256 (first 12 hex digits) of params.yaml."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    """sha256 (first 12 hex digits) of the params file, or 'unknown' when it is absent."""
+    path = Path(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "unknown"
 
 
-def protocol_section(params: dict[str, Any]) -> str:
-    """The metric protocol in words: N, extractor, reference split, seeds, code and params versions."""
+def _optional_json(path: Path) -> dict[str, Any]:
+    return read_json(path) if path.exists() else {}
+
+
+def dataset_lines(params: dict[str, Any]) -> list[str]:
+    """One protocol line per dataset used: source, split sizes, reference set size, classifier accuracy."""
+    from gangrid.config import datasets_used
+    from gangrid.data.store import processed_dir
+    from gangrid.metrics.extractors import classifier_path
+    from gangrid.stages.evaluate import real_metrics_path
+
+    lines = []
+    for name in datasets_used(params):
+        cfg = params["datasets"][name]
+        manifest = _optional_json(processed_dir(name) / "manifest.json")
+        parts = [f"`{name}`: source `{cfg.get('source', '?')}`"]
+        if manifest.get("splits"):
+            parts.append("splits " + ", ".join(f"{k} {v}" for k, v in sorted(manifest["splits"].items())))
+        proto = _optional_json(real_metrics_path(name)).get("protocol", {})
+        if proto:
+            parts.append(f"reference set {proto.get('n_real')} held-out test samples")
+        clf = _optional_json(classifier_path(name).with_suffix(".json"))
+        if "test_accuracy" in clf:
+            parts.append(f"domain-classifier test accuracy {clf['test_accuracy']:.3f}")
+        lines.append("; ".join(parts) + ".")
+    return lines
+
+
+def protocol_blocks(params: dict[str, Any], settings: ReportSettings) -> list[Block]:
+    """The protocol: data, sampling, extractor, metric settings, statistics, code and params versions."""
     ev = params["eval"]
-    lines = [
-        "## Protocol",
-        "",
-        f"- Generated samples per run: N = {ev['n_samples']} (fixed noise seed {ev.get('sample_seed', 0)}).",
-        f"- Feature extractor: {ev['extractor']} (the pipeline's domain classifier, penultimate layer; "
-        "for 2-D mixtures the points themselves).",
-        "- Reference set: the held-out test split of each dataset (never the training split).",
-        f"- KID: unbiased MMD², cubic polynomial kernel, {ev.get('kid_subsets', 100)} subsets of "
-        f"size min(N, {ev.get('kid_subset_size', 1000)}).",
-        f"- 2-D mixtures: a sample is high quality within {ev.get('hq_std', 3.0)} std of its nearest mode; "
-        "a mode is captured when it receives at least one high-quality sample.",
-        "- Intervals: mean ± half-width of the 95% t-interval over finished seeds; diverged runs are excluded from means and counted.",
-        f"- Code version: `{code_version()}`; params.yaml sha256: `{params_hash()}`.",
-        "",
+    ci = (f"{settings.confidence:.0%} Student-t interval" if settings.interval == "t" else
+          f"{settings.confidence:.0%} percentile bootstrap ({settings.bootstrap} resamples, seed {settings.bootstrap_seed})")
+    effect = "Hedges' g" if settings.test == "welch" else "rank-biserial r"
+    items = [
+        f"Generated samples per run: N = {ev['n_samples']}, from fixed noise (seed {ev.get('sample_seed', 0)}); "
+        "metric names carry N and the extractor (e.g. `fid1k_clf`).",
+        f"Feature extractor: {ev['extractor']} (the pipeline's domain classifier: penultimate features for FID/KID/"
+        "precision/recall/density/coverage, softmax for IS and class histograms; for 2-D mixtures the points themselves).",
+        "Reference set: the held-out test split of each dataset, never the training split; the 'real data' row scores "
+        "N training samples against it (the floor a generator can reach).",
+        f"Metrics: {', '.join(f'`{m}`' for m in ev.get('metrics', []))}; KID: unbiased MMD² with the cubic polynomial kernel, "
+        f"{ev.get('kid_subsets', 100)} subsets of size min(N, {ev.get('kid_subset_size', 1000)})"
+        + (f"; precision/recall k = {ev['pr_k']}" if "pr_k" in ev else "")
+        + (f"; density/coverage k = {ev['dc_k']}" if "dc_k" in ev else "") + ".",
+        f"2-D mixtures: a sample is high quality within {ev.get('hq_std', 3.0)} std of its nearest mode; a mode is "
+        "covered when it receives at least one high-quality sample.",
+        f"Statistics over seeds: mean and {ci} of the mean over finished seeds; diverged runs are counted and excluded "
+        f"from means. Each variant is compared with its study's baseline by a {TEST_NAMES[settings.test]} ({effect} as "
+        f"effect size), Holm-corrected over the comparisons of one study and metric; significant when the adjusted "
+        f"p < {settings.alpha:g}.",
+        f"Code version: `{code_version()}`; params file sha256: `{params_hash()}`.",
     ]
-    return "\n".join(lines)
+    datasets = dataset_lines(params)
+    return [Heading("Protocol"), Bullets(tuple(items))] + ([Paragraph("Datasets:"), Bullets(tuple(datasets))] if datasets else [])
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
+
+
+def study_blocks(params: dict[str, Any], study: str, settings: ReportSettings, tables: list[dict[str, Any]],
+                 figures: list[dict[str, Any]], significance: pd.DataFrame) -> list[Block]:
+    """One study: description, axes, findings, its tables and its figures."""
+    spec = params["studies"][study]
+    blocks: list[Block] = [Heading(f"Study `{study}`")]
+    if spec.get("description"):
+        blocks.append(Paragraph(spec["description"]))
+    base = study_baseline(params, study)
+    blocks.append(Paragraph(
+        f"Axes: datasets {', '.join(f'`{d}`' for d in spec['datasets'])}; archs {', '.join(f'`{a}`' for a in spec['archs'])}; "
+        f"losses {', '.join(f'`{x}`' for x in spec['losses'])}; tricks {', '.join(f'`{t}`' for t in spec['tricks'])}; "
+        f"seeds {', '.join(str(s) for s in spec['seeds'])}. Baseline: "
+        + ", ".join(f"{k} `{v}`" for k, v in base.items()) + "."))
+    blocks += [Heading("Findings", 3), Paragraph(" ".join(study_findings(study, base, significance, settings)))]
+    mine = [t for t in tables if t["study"] == study]
+    if mine:
+        blocks.append(Heading("Tables", 3))
+        for t in mine:
+            md = (TABLES_DIR / f"{t['stem']}.md").read_text()
+            blocks.append(TableBlock(t["stem"], t["title"], t["caption"], md))
+    figs = [f for f in figures if f["study"] == study]
+    if figs:
+        blocks.append(Heading("Figures", 3))
+        blocks += [FigureBlock(f["stem"], f["caption"]) for f in figs]
+    return blocks
+
+
+def report_blocks(params: dict[str, Any]) -> list[Block]:
+    """The whole report as blocks, from reports/tables/ and reports/figures/."""
+    settings = report_settings(params)
+    tables = _optional_json(TABLES_DIR / "index.json").get("tables", [])
+    figures = _optional_json(FIGURES_DIR / "index.json").get("figures", [])
+    runs = _read_csv(TABLES_DIR / "runs.csv")
+    significance = _read_csv(TABLES_DIR / "significance.csv")
+    blocks: list[Block] = [Heading("gangrid report", 1),
+                           Paragraph(f"{len(runs)} runs in {len(params['studies'])} studies. Numbers: "
+                                     "`reports/tables/*.csv`; LaTeX: `reports/tables/*.tex` and `reports/paper/main.tex`.")]
+    blocks += protocol_blocks(params, settings)
+    for study in params["studies"]:
+        blocks += study_blocks(params, study, settings, tables, figures, significance)
+    blocks.append(Heading("Runs that did not finish"))
+    lines = unfinished_runs(runs) if len(runs) else []
+    blocks.append(Bullets(tuple(lines)) if lines else Paragraph("None: every run finished."))
+    return blocks
 
 
 def run_report(params: dict[str, Any], out: Path = REPORT_FILE) -> Path:
-    """Write reports/report.md from the tables and figures."""
-    runs = pd.read_csv(TABLES_DIR / "runs.csv")
-    parts = ["# gangrid report", "", protocol_section(params)]
-    for study, spec in params["studies"].items():
-        parts += [f"## Study `{study}`", ""]
-        if spec.get("description"):
-            parts += [spec["description"], ""]
-        parts += [
-            f"Axes: datasets {spec['datasets']}, archs {spec['archs']}, losses {spec['losses']}, "
-            f"tricks {spec['tricks']}, seeds {spec['seeds']}.",
-            "",
-            (TABLES_DIR / f"{study}.md").read_text(),
-            "",
-            f"![Samples of study {study}](figures/samples_{study}.png)",
-            "",
-            f"*Figure: fixed-noise samples, first seed of each variant of `{study}`.*",
-            "",
-        ]
-    diverged = runs[runs["status"] != "finished"]
-    parts += ["## Diverged runs", ""]
-    if len(diverged):
-        parts += [f"- `{r.study}/{r.run}`: {r.status} at step {r.step}" for r in diverged.itertuples()]
-    else:
-        parts += ["None."]
-    parts.append("")
-    write_text(out, "\n".join(parts))
+    """Write report.md, report.html and paper/main.tex (compiled to main.pdf per `report.pdf`); return report.md."""
+    import shutil
+
+    from gangrid.report.paper import compile_pdf, write_paper
+
+    settings = report_settings(params)
+    blocks = report_blocks(params)
+    write_text(out, to_markdown(blocks, figures_rel=FIGURES_DIR.relative_to(out.parent).as_posix()
+                                if FIGURES_DIR.is_relative_to(out.parent) else FIGURES_DIR.as_posix()))
+    write_text(HTML_FILE, to_html(blocks, FIGURES_DIR))
+    tex = write_paper(blocks, PAPER_DIR)
+    if settings.pdf == "always" or (settings.pdf == "auto" and shutil.which("pdflatex")):
+        pdf, pages = compile_pdf(tex)
+        print(f"{pdf}: {pages} pages")
     return out
