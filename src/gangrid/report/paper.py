@@ -32,6 +32,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage{caption}
 \usepackage{microtype}
 \captionsetup{font=small}
+\emergencystretch=3em
 \newsavebox{\ggbox}
 % \ggfit{material}: shrink to the text width (and 80% of the text height), never enlarge.
 \newcommand{\ggfit}[1]{%

@@ -73,9 +73,9 @@ def protocol_blocks(params: dict[str, Any], settings: ReportSettings) -> list[Bl
     effect = "Hedges' g" if settings.test == "welch" else "rank-biserial r"
     items = [
         f"Generated samples per run: N = {ev['n_samples']}, from fixed noise (seed {ev.get('sample_seed', 0)}); "
-        "metric names carry N and the extractor (e.g. `fid1k_clf`).",
-        f"Feature extractor: {ev['extractor']} (the pipeline's domain classifier: penultimate features for FID/KID/"
-        "precision/recall/density/coverage, softmax for IS and class histograms; for 2-D mixtures the points themselves).",
+        "metric names carry N and the extractor (`fid1k_clf` = FID of 1000 samples on classifier features).",
+        f"Feature extractor: {ev['extractor']} (the pipeline's domain classifier: penultimate features for FID, KID, "
+        "precision, recall, density and coverage, softmax for IS and class histograms; for 2-D mixtures the points themselves).",
         "Reference set: the held-out test split of each dataset, never the training split; the 'real data' row scores "
         "N training samples against it (the floor a generator can reach).",
         f"Metrics: {', '.join(f'`{m}`' for m in ev.get('metrics', []))}; KID: unbiased MMD² with the cubic polynomial kernel, "
