@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,8 +11,12 @@ from typing import Any
 
 import yaml
 
+from gangrid.config import iter_runs
+
 REPO = Path(__file__).resolve().parents[1]
-COPY = ["Snakefile", "dvc.yaml", "params.yaml", ".dvcignore", "src", "workflow", "profiles", "presets"]
+COPY = ["Snakefile", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "src", "workflow", "profiles", "presets"]
+PER_STUDY_STAGES = ("train", "sample", "evaluate")
+GIT_ID = ["-c", "user.name=gangrid-tests", "-c", "user.email=tests@gangrid.invalid", "-c", "commit.gpgsign=false"]
 
 
 def shrink(params: dict[str, Any], steps: int = 20) -> dict[str, Any]:
@@ -46,8 +51,59 @@ def make_repo(dest: Path, edit=None, steps: int = 20) -> Path:
     if edit is not None:
         edit(params)
     write(dest / "params.yaml", params)
+    prune_dvc_studies(dest / "dvc.yaml", set(params["studies"]))
     sh(["git", "init", "-q"], dest)
     return dest
+
+
+def tiny_grid(params: dict[str, Any], losses: tuple[str, ...] = ("ns", "hinge"), dataset: str = "ring8") -> dict[str, Any]:
+    """One study (modes2d) on one 2-D dataset: one run per loss, seed 0 (the orchestration tests' grid).
+
+    Every job uses one thread, so two jobs share the 2 cores of a CI machine (or a 2-CPU test cluster).
+    """
+    for section in ("train", "eval"):
+        params[section].setdefault("resources", {})["threads"] = 1
+    study = params["studies"]["modes2d"]
+    study.update(datasets=[dataset], archs=["mlp2d"], losses=list(losses), tricks=["none"], seeds=[0])
+    study["baseline"] = {"loss": losses[0], "trick": "none"}
+    params["studies"] = {"modes2d": study}
+    params["datasets"] = {dataset: params["datasets"][dataset]}
+    return params
+
+
+def prune_dvc_studies(dvc_yaml: Path, studies: set[str]) -> None:
+    """Drop the per-study stages (train_<s>, sample_<s>, evaluate_<s>) of studies not in `studies`.
+
+    dvc.yaml interpolates `${studies.<s>.*}`, so a params file without study <s>
+    needs dvc.yaml without its stages (YAML anchors/merge keys are expanded on rewrite).
+    """
+    doc = yaml.safe_load(dvc_yaml.read_text())
+    pattern = re.compile(rf"^({'|'.join(PER_STUDY_STAGES)})_(.+)$")
+    drop = [name for name, stage in doc["stages"].items()
+            if "matrix" in stage and (m := pattern.match(name)) and m.group(2) not in studies]
+    if drop:
+        for name in drop:
+            del doc["stages"][name]
+        dvc_yaml.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def git_commit(repo: Path, message: str) -> None:
+    """Commit everything git does not ignore (DVC-tracked outputs are git-ignored by DVC)."""
+    sh(["git", "add", "-A"], repo)
+    sh(["git", *GIT_ID, "commit", "-q", "-m", message], repo)
+
+
+def run_stage_names(params: dict[str, Any], where=lambda spec: True) -> set[str]:
+    """dvc.yaml names of the train/sample/evaluate stages of the runs `where(spec)` selects."""
+    return {
+        f"{phase}_{s.study}@{s.dataset}-{s.arch}-{s.loss}-{s.trick}-{s.seed}"
+        for s in iter_runs(params) if where(s) for phase in PER_STUDY_STAGES
+    }
+
+
+def stages_run(dvc_output: str) -> set[str]:
+    """Names of the stages a `dvc repro` / `dvc exp run` ran (its "Running stage 'X':" lines)."""
+    return set(re.findall(r"Running stage '([^']+)'", dvc_output))
 
 
 def write(path: Path, params: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
-# Shared definitions: the params file, the grid of runs, resources and code inputs.
+# Shared definitions: the params file (schema-validated), the grid of runs, resources, code inputs.
 import json
+import os
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -20,6 +21,20 @@ GANGRID = f"gangrid --params {PARAMS_FILE}"
 RUNS = {(s.study, s.name): s for s in iter_runs(P)}
 STUDIES = list(P["studies"])
 DATASETS = sorted({s.dataset for s in RUNS.values()})
+RUN_DIRS = [s.dir.as_posix() for s in RUNS.values()]
+
+
+def protocol(section):
+    """`params.<section>` minus its scheduling resources, plus the CPU thread count (it changes float results)."""
+    out = {k: v for k, v in P.get(section, {}).items() if k != "resources"}
+    out["threads"] = P.get(section, {}).get("resources", {}).get("threads", 1)
+    return out
+
+
+# The metric protocol: the params rerun trigger of evaluate jobs.
+EVAL_PROTOCOL = json.dumps(protocol("eval"), sort_keys=True)
+# Statistics / figure / paper settings of aggregate, plots and report.
+REPORT_SETTINGS = json.dumps(P.get("report", {}), sort_keys=True)
 
 
 wildcard_constraints:
@@ -34,13 +49,39 @@ def spec(w):
 
 
 def run_config(w):
-    """The run's resolved config as canonical JSON (feeds the params rerun trigger)."""
-    return json.dumps(resolve_run(P, spec(w)), sort_keys=True)
+    """The run's resolved config (+ thread count) as canonical JSON: the params rerun trigger of its jobs."""
+    return json.dumps({**resolve_run(P, spec(w)), "threads": resource("train", "threads", 1)}, sort_keys=True)
 
 
 def resource(section, key, default):
-    """A resource from params (`train.resources` / `eval.resources`)."""
+    """One resource value from params (`train.resources` / `eval.resources`)."""
     return P.get(section, {}).get("resources", {}).get(key, default)
+
+
+# Scheduler placement from the environment (never part of the science, so not in params):
+# GANGRID_SLURM_ACCOUNT (sbatch -A), GANGRID_SLURM_PARTITION (sbatch -p for every job) and
+# GANGRID_SLURM_GPU_PARTITION (sbatch -p for jobs that request GPUs). Unset = the
+# cluster's default; other executors ignore these resources.
+def placement(gpus=0):
+    """slurm_account / slurm_partition resources taken from the environment (only those set)."""
+    out = {}
+    if os.environ.get("GANGRID_SLURM_ACCOUNT"):
+        out["slurm_account"] = os.environ["GANGRID_SLURM_ACCOUNT"]
+    partition = (gpus and os.environ.get("GANGRID_SLURM_GPU_PARTITION")) or os.environ.get("GANGRID_SLURM_PARTITION")
+    if partition:
+        out["slurm_partition"] = partition
+    return out
+
+
+def job_resources(section, mem_mb, runtime):
+    """Resources of a job from `<section>.resources` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min)."""
+    gpus = int(resource(section, "gpu", 0))
+    return {
+        "gpu": gpus,
+        "mem_mb": int(resource(section, "mem_mb", mem_mb)),
+        "runtime": int(resource(section, "runtime", runtime)),
+        **placement(gpus),
+    }
 
 
 def code(*paths):
@@ -53,4 +94,5 @@ def code(*paths):
 
 
 def run_dir(w):
+    """`results/<study>/<run>` of a job."""
     return f"results/{w.study}/{w.run}"

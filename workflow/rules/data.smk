@@ -2,12 +2,16 @@
 
 
 rule download:
+    input:
+        code("data"),
     output:
         directory("data/raw/{dataset}"),
     params:
         cfg=lambda w: json.dumps(P["datasets"][w.dataset], sort_keys=True),
     log:
         "logs/download/{dataset}.log",
+    resources:
+        **placement(),
     shell:
         "{GANGRID} download {wildcards.dataset} > {log} 2>&1"
 
@@ -22,6 +26,8 @@ rule preprocess:
         cfg=lambda w: json.dumps(P["datasets"][w.dataset], sort_keys=True),
     log:
         "logs/preprocess/{dataset}.log",
+    resources:
+        **placement(),
     shell:
         "{GANGRID} preprocess {wildcards.dataset} > {log} 2>&1"
 
@@ -32,12 +38,16 @@ rule train_classifier:
         code("classifier.py", "stages/data.py"),
     output:
         model="models/classifier/{dataset}.pt",
-        metrics="models/classifier/{dataset}.json",
+        metrics=report("models/classifier/{dataset}.json", category="Classifiers", labels={"dataset": "{dataset}"}),
     params:
         cfg=json.dumps(P["eval"].get("classifier", {}), sort_keys=True),
     log:
         "logs/train_classifier/{dataset}.log",
+    benchmark:
+        "benchmarks/train_classifier/{dataset}.tsv"
     threads: resource("eval", "threads", 1)
+    resources:
+        **job_resources("eval", mem_mb=4000, runtime=30),
     shell:
         "{GANGRID} train-classifier {wildcards.dataset} > {log} 2>&1"
 
@@ -50,14 +60,13 @@ rule evaluate_real:
     output:
         "results/real/{dataset}/metrics.json",
     params:
-        cfg=json.dumps(P["eval"], sort_keys=True),
+        cfg=EVAL_PROTOCOL,
     log:
         "logs/evaluate_real/{dataset}.log",
     benchmark:
         "benchmarks/evaluate_real/{dataset}.tsv"
     threads: resource("eval", "threads", 1)
     resources:
-        mem_mb=resource("eval", "mem_mb", 4000),
-        runtime=resource("eval", "runtime", 30),
+        **job_resources("eval", mem_mb=4000, runtime=30),
     shell:
         "{GANGRID} evaluate-real {wildcards.dataset} > {log} 2>&1"

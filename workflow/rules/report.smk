@@ -1,6 +1,12 @@
-# Grid-wide stages: aggregate -> plots -> report.
+# Grid-wide stages: aggregate -> plots -> report. They are quick: on a cluster they run on the
+# submitting machine (localrules), like `download` (compute nodes often have no internet).
 
-RUN_DIRS = [s.dir.as_posix() for s in RUNS.values()]
+localrules:
+    all,
+    download,
+    aggregate,
+    plots,
+    report,
 
 
 rule aggregate:
@@ -10,9 +16,15 @@ rule aggregate:
         [f"results/real/{ds}/metrics.json" for ds in DATASETS],
         code("report"),
     output:
-        directory("reports/tables"),
+        report(
+            directory("reports/tables"),
+            patterns=["{name}.csv"],
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
     params:
         studies=json.dumps(P["studies"], sort_keys=True),
+        settings=REPORT_SETTINGS,
     log:
         "logs/aggregate.log",
     shell:
@@ -23,11 +35,18 @@ rule plots:
     input:
         "reports/tables",
         [f"{d}/grid.png" for d in RUN_DIRS],
+        [f"{d}/train_log" for d in RUN_DIRS],
         code("report"),
     output:
-        directory("reports/figures"),
+        report(
+            directory("reports/figures"),
+            patterns=["{name}.png"],
+            caption="../report/figures.rst",
+            category="Figures",
+        ),
     params:
         studies=json.dumps(P["studies"], sort_keys=True),
+        settings=REPORT_SETTINGS,
     log:
         "logs/plots.log",
     shell:
@@ -40,9 +59,13 @@ rule report:
         "reports/figures",
         code("report"),
     output:
-        "reports/report.md",
+        md=report("reports/report.md", caption="../report/report_md.rst", category="Report"),
+        html=report("reports/report.html", caption="../report/report_html.rst", category="Report"),
+        paper=directory("reports/paper"),
     params:
         studies=json.dumps(P["studies"], sort_keys=True),
+        protocol=EVAL_PROTOCOL,
+        settings=REPORT_SETTINGS,
     log:
         "logs/report.log",
     shell:

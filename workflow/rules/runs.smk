@@ -1,4 +1,4 @@
-# Per-run stages of every study: train, sample, evaluate.
+# Per-run stages of every study: train, sample, evaluate (one job each per run of the grid).
 
 
 rule train:
@@ -18,9 +18,7 @@ rule train:
         "benchmarks/train/{study}/{run}.tsv"
     threads: resource("train", "threads", 1)
     resources:
-        gpu=resource("train", "gpu", 0),
-        mem_mb=resource("train", "mem_mb", 8000),
-        runtime=resource("train", "runtime", 60),
+        **job_resources("train", mem_mb=8000, runtime=60),
     shell:
         "{GANGRID} train --quiet {wildcards.study} {wildcards.run} > {log} 2>&1"
 
@@ -32,16 +30,22 @@ rule sample:
         code("stages/sample.py"),
     output:
         samples="results/{study}/{run}/samples.npz",
-        grid="results/{study}/{run}/grid.png",
+        grid=report(
+            "results/{study}/{run}/grid.png",
+            caption="../report/samples.rst",
+            category="Samples",
+            subcategory="{study}",
+            labels={"study": "{study}", "run": "{run}"},
+        ),
     params:
-        protocol=lambda w: [P["eval"]["n_samples"], P["eval"].get("sample_seed", 0), P["eval"].get("grid_size", 8)],
+        protocol=json.dumps(
+            [P["eval"]["n_samples"], P["eval"].get("sample_seed", 0), P["eval"].get("grid_size", 8), resource("train", "threads", 1)]
+        ),
     log:
         "logs/sample/{study}/{run}.log",
     threads: resource("train", "threads", 1)
     resources:
-        gpu=resource("eval", "gpu", 0),
-        mem_mb=resource("eval", "mem_mb", 4000),
-        runtime=resource("eval", "runtime", 30),
+        **job_resources("eval", mem_mb=4000, runtime=30),
     shell:
         "{GANGRID} sample {wildcards.study} {wildcards.run} > {log} 2>&1"
 
@@ -55,15 +59,13 @@ rule evaluate:
     output:
         "results/{study}/{run}/metrics.json",
     params:
-        cfg=json.dumps(P["eval"], sort_keys=True),
+        cfg=EVAL_PROTOCOL,
     log:
         "logs/evaluate/{study}/{run}.log",
     benchmark:
         "benchmarks/evaluate/{study}/{run}.tsv"
     threads: resource("eval", "threads", 1)
     resources:
-        gpu=resource("eval", "gpu", 0),
-        mem_mb=resource("eval", "mem_mb", 4000),
-        runtime=resource("eval", "runtime", 30),
+        **job_resources("eval", mem_mb=4000, runtime=30),
     shell:
         "{GANGRID} evaluate {wildcards.study} {wildcards.run} > {log} 2>&1"
