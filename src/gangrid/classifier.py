@@ -1,12 +1,14 @@
 """The pipeline's domain classifier: the offline feature extractor for FID/KID/PR/DC and the
 softmax for the classifier score (IS) and class histograms.
 
-Images: a small CNN trained on the train split (penultimate 128-d features).
+Images: a small CNN trained on the train split (penultimate `feature_dim` features),
+model selection on the val split, accuracy reported on the test split.
 2-D mixtures: the exact nearest-centre classifier of the known mixture (features = the points).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,59 +20,110 @@ from gangrid.data.store import Split, to_model
 
 
 class ConvClassifier(nn.Module):
-    """conv32-conv64-(conv128 for >= 32 px) with max-pooling, FC `feature_dim` (penultimate), FC classes."""
+    """Per stage a 3x3 conv-BN-ReLU and a 2x max-pool (channels doubling from `width`) down to <= 4 px
+    (at least 2 stages), then FC `feature_dim`-BN-ReLU (the penultimate features), dropout, FC classes."""
 
-    def __init__(self, channels: int, resolution: int, n_classes: int, width: int = 32, feature_dim: int = 128) -> None:
+    def __init__(
+        self, channels: int, resolution: int, n_classes: int, width: int = 32, feature_dim: int = 128, dropout: float = 0.3
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        c_in, res, c = channels, resolution, width
-        while res > 4 and len(layers) < 12:
-            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)]
+        c_in, c, res = channels, width, resolution
+        while res > 4 or len(layers) < 2:
+            layers.append(nn.Sequential(
+                nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True), nn.MaxPool2d(2)
+            ))
             c_in, c, res = c, c * 2, res // 2
         self.body = nn.Sequential(*layers, nn.Flatten())
-        self.fc = nn.Sequential(nn.Linear(c_in * res * res, feature_dim), nn.ReLU())
-        self.head = nn.Linear(feature_dim, n_classes)
+        self.fc = nn.Sequential(nn.Linear(c_in * res * res, feature_dim), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True))
+        self.drop = nn.Dropout(dropout)
+        self.head_fc = nn.Linear(feature_dim, n_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate-layer features (B, feature_dim)."""
         return self.fc(self.body(x))
 
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """Class logits from penultimate features."""
+        return self.head_fc(self.drop(features))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
+    """Translate each image by its own random offset in [-max_shift, max_shift]^2 (black padding)."""
+    if max_shift <= 0:
+        return x
+    n, _, h, w = x.shape
+    padded = F.pad(x, (max_shift,) * 4, value=-1.0)  # model-space black
+    offsets = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen) * (2 * max_shift + 1)
+    offsets += torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
+    out = torch.empty_like(x)
+    for code in offsets.unique().tolist():
+        sel = (offsets == code).nonzero().squeeze(1).to(x.device)
+        dy, dx = divmod(code, 2 * max_shift + 1)
+        out[sel] = padded[sel, :, dy : dy + h, dx : dx + w]
+    return out
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` -> CUDA when present, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def train_conv_classifier(
     train: Split, val: Split, n_classes: int, cfg: dict[str, Any], seed: int = 0
 ) -> tuple[ConvClassifier, dict[str, float]]:
-    """Train the CNN with Adam and light augmentation (random 1-px shifts); keep the best val epoch."""
+    """Train the CNN (Adam, cosine learning-rate decay, random shifts); keep the best val-accuracy epoch.
+
+    Runs on `cfg["device"]` (default cpu, where results are bit-reproducible); the model is returned on the CPU.
+    """
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    x = to_model(train.x)
-    y = torch.as_tensor(np.asarray(train.y), dtype=torch.long)
-    xv, yv = to_model(val.x), torch.as_tensor(np.asarray(val.y), dtype=torch.long)
-    model = ConvClassifier(x.shape[1], x.shape[2], n_classes, cfg.get("width", 32), cfg.get("feature_dim", 128))
-    opt = torch.optim.Adam(model.parameters(), lr=float(cfg.get("lr", 1e-3)), weight_decay=float(cfg.get("weight_decay", 1e-4)))
+    device = pick_device(str(cfg.get("device", "cpu")))
+    x = to_model(train.x).to(device)
+    y = torch.as_tensor(np.asarray(train.y), dtype=torch.long).to(device)
+    xv, yv = to_model(val.x).to(device), torch.as_tensor(np.asarray(val.y), dtype=torch.long).to(device)
+    model = ConvClassifier(**classifier_arch(x.shape[1], x.shape[2], n_classes, cfg)).to(device)
     epochs, batch = int(cfg.get("epochs", 20)), int(cfg.get("batch_size", 128))
-    best_acc, best_state = -1.0, None
-    for _ in range(epochs):
+    opt = torch.optim.Adam(model.parameters(), lr=float(cfg.get("lr", 1e-3)), weight_decay=float(cfg.get("weight_decay", 1e-4)))
+    steps = epochs * math.ceil(len(x) / batch)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    shift = int(cfg.get("shift", 2))
+    best_acc, best_epoch, best_state = -1.0, 0, None
+    for epoch in range(1, epochs + 1):
         model.train()
-        perm = torch.randperm(len(x), generator=gen)
+        perm = torch.randperm(len(x), generator=gen).to(device)
         for i in range(0, len(x), batch):
             idx = perm[i : i + batch]
-            xb = x[idx]
-            shift = torch.randint(-1, 2, (2,), generator=gen).tolist()
-            xb = torch.roll(xb, shifts=shift, dims=(2, 3))
-            loss = F.cross_entropy(model(xb), y[idx])
+            if len(idx) < 2:  # BatchNorm needs two samples
+                continue
+            loss = F.cross_entropy(model(random_shift(x[idx], shift, gen)), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            sched.step()
         acc = accuracy(model, xv, yv) if len(xv) else 0.0
         if acc > best_acc:
-            best_acc, best_state = acc, {k: v.clone() for k, v in model.state_dict().items()}
+            best_acc, best_epoch = acc, epoch
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    model = model.cpu()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    return model, {"val_accuracy": best_acc}
+    return model, {"val_accuracy": best_acc, "best_epoch": float(best_epoch), "epochs": float(epochs)}
+
+
+def classifier_arch(channels: int, resolution: int, n_classes: int, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of the CNN (stored in its checkpoint to rebuild it)."""
+    return {
+        "channels": int(channels), "resolution": int(resolution), "n_classes": int(n_classes),
+        "width": int(cfg.get("width", 32)), "feature_dim": int(cfg.get("feature_dim", 128)),
+        "dropout": float(cfg.get("dropout", 0.3)),
+    }
 
 
 @torch.no_grad()
@@ -89,7 +142,12 @@ class NearestCentre(nn.Module):
         self.register_buffer("centers", centers.float())
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The points themselves."""
         return x.float()
 
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits: negative distance to each centre."""
+        return -torch.cdist(features.float(), self.centers)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return -torch.cdist(x.float(), self.centers)  # logits: negative distance
+        return self.head(self.features(x))

@@ -3,7 +3,12 @@
 A metric is `fn(ctx: EvalContext) -> dict[str, float]`, registered with the data
 kinds it applies to. `eval.metrics` in params.yaml lists the ones to compute;
 names of the values carry the protocol (e.g. `fid2k_clf`: FID, 2000 samples,
-classifier features).
+classifier features; `fid2k_incep`: Inception features). A metric that needs
+something the extractor lacks (class probabilities) returns {}.
+
+Modules: fid (FID, FID-infinity), kid, inception_score (IS / classifier score),
+prdc (precision, recall, density, coverage), modes (2-D mixtures, class
+histograms), knn (memory-bounded distances), extractors and inception (features).
 """
 
 from __future__ import annotations
@@ -86,6 +91,10 @@ class EvalContext:
     @property
     def fake_probs(self) -> np.ndarray | None:
         return self.fake_out[1]
+
+    @property
+    def real_probs(self) -> np.ndarray | None:
+        return self.real_out[1]
 
     def tag(self) -> str:
         """`<N>_<extractor>` suffix of metric names; N is the protocol's sample count (eval.n_samples).

@@ -1,4 +1,9 @@
-"""Feature extractors for the metrics: the pipeline's domain classifier (always available offline)."""
+"""Feature extractors for the metrics: the pipeline's domain classifier (always available offline).
+
+An extractor maps samples (uint8 NCHW images or float (N, D) points) to
+(float64 features, class probabilities or None). The Inception-V3 extractor
+lives in `gangrid.metrics.inception`.
+"""
 
 from __future__ import annotations
 
@@ -32,23 +37,22 @@ def load_classifier(dataset: str) -> nn.Module:
     if payload["kind"] == "nearest_centre":
         model: nn.Module = NearestCentre(payload["state"]["centers"])
     else:
-        a = payload["arch"]
-        model = ConvClassifier(a["channels"], a["resolution"], a["n_classes"], a["width"], a["feature_dim"])
+        model = ConvClassifier(**payload["arch"])
     model.load_state_dict(payload["state"])
     return model.eval()
 
 
-def model_extractor(model: nn.Module, batch: int = 1000) -> Extractor:
-    """Wrap a classifier as an extractor: penultimate features and softmax probabilities, float64."""
+def model_extractor(model: nn.Module, batch: int = 500) -> Extractor:
+    """Wrap a classifier as an extractor: penultimate features and softmax probabilities, as float64."""
 
     @torch.no_grad()
     def extract(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        model.eval()
         feats, probs = [], []
         for i in range(0, len(x), batch):
-            xb = to_model(np.asarray(x[i : i + batch]))
-            f = model.features(xb)
+            f = model.features(to_model(np.asarray(x[i : i + batch])))
             feats.append(f.double().numpy())
-            probs.append(torch.softmax(model.head(f) if hasattr(model, "head") else model(xb), 1).double().numpy())
+            probs.append(torch.softmax(model.head(f).double(), 1).numpy())
         if not feats:
             return np.zeros((0, 1)), None
         return np.concatenate(feats), np.concatenate(probs)

@@ -15,12 +15,12 @@ def assign_modes(points: np.ndarray, centers: np.ndarray, std: float, hq_std: fl
     return nearest, high_quality
 
 
-def kl_to_uniform(counts: np.ndarray, eps: float = 1e-12) -> float:
+def kl_to_uniform(counts: np.ndarray) -> float:
     """KL(p || uniform) of the histogram `counts` (0 when perfectly balanced, log K when one bin)."""
     p = counts / max(counts.sum(), 1)
     k = len(counts)
     nz = p > 0
-    return float((p[nz] * np.log(p[nz] * k + eps)).sum())
+    return float((p[nz] * np.log(p[nz] * k)).sum())
 
 
 def mixture_coverage(points: np.ndarray, centers: np.ndarray, std: float, hq_std: float = 3.0, min_count: int = 1) -> dict[str, float]:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gangrid.classifier import NearestCentre, accuracy, train_conv_classifier
+from gangrid.classifier import NearestCentre, accuracy, classifier_arch, train_conv_classifier
 from gangrid.data.download import download
 from gangrid.data.preprocess import preprocess
 from gangrid.data.store import load_split, read_manifest, to_model
@@ -35,36 +35,49 @@ def run_preprocess(params: dict[str, Any], name: str) -> None:
 
 
 def classifier_floor(params: dict[str, Any], name: str) -> float:
-    """The minimum test accuracy required of a dataset's classifier (eval.classifier.floor)."""
+    """The minimum test accuracy required of a dataset's classifier (eval.classifier.floor.<name>, else .default)."""
     floors = params["eval"].get("classifier", {}).get("floor", {})
     return float(floors.get(name, floors.get("default", 0.0)))
 
 
+def classifier_cfg(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """eval.classifier settings for dataset `name`: the defaults overlaid with eval.classifier.datasets.<name>."""
+    cfg = dict(params["eval"].get("classifier", {}))
+    overrides = cfg.pop("datasets", None) or {}
+    cfg.update(overrides.get(name) or {})
+    return cfg
+
+
 def run_train_classifier(params: dict[str, Any], name: str) -> dict[str, float]:
-    """Train (images) or build (2-D mixtures) the domain classifier; check its test accuracy floor."""
+    """Train (images) or build (2-D mixtures) the domain classifier; require its test accuracy >= the floor.
+
+    Writes models/classifier/<name>.pt and models/classifier/<name>.json (test and
+    val accuracy, the floor, sizes: a DVC metric); below the floor nothing is
+    written and the stage fails with one line.
+    """
     dataset_cfg(params, name)
     manifest = read_manifest(name)
     train, val, test = (load_split(name, s, mmap=False) for s in ("train", "val", "test"))
     if train.y is None:
         raise UserError(f"dataset '{name}' has no labels: the classifier extractor needs labels (use eval.extractor: inception)")
+    cfg = classifier_cfg(params, name)
     if manifest["kind"] == "points":
         model = NearestCentre(torch.tensor(manifest["meta"]["centers"], dtype=torch.float64))
         payload = {"kind": "nearest_centre", "state": model.state_dict()}
-        metrics = {"val_accuracy": accuracy(model, to_model(val.x), torch.as_tensor(val.y))}
+        metrics = {"val_accuracy": accuracy(model, to_model(val.x), torch.as_tensor(np.asarray(val.y)))}
     else:
         n_classes = int(manifest["meta"].get("classes", int(np.max(train.y)) + 1))
-        cfg = params["eval"].get("classifier", {})
         model, metrics = train_conv_classifier(train, val, n_classes, cfg, seed=int(cfg.get("seed", 0)))
         c, h, _ = train.x.shape[1:]
-        arch = {"channels": int(c), "resolution": int(h), "n_classes": n_classes, "width": int(cfg.get("width", 32)), "feature_dim": int(cfg.get("feature_dim", 128))}
-        payload = {"kind": "conv", "arch": arch, "state": model.state_dict()}
+        payload = {"kind": "conv", "arch": classifier_arch(c, h, n_classes, cfg), "state": model.state_dict()}
     metrics["test_accuracy"] = accuracy(model, to_model(test.x), torch.as_tensor(np.asarray(test.y)))
     metrics["floor"] = classifier_floor(params, name)
+    metrics["n_train"], metrics["n_test"] = float(len(train)), float(len(test))
     if metrics["test_accuracy"] < metrics["floor"]:
         raise UserError(
             f"classifier for '{name}' reached test accuracy {metrics['test_accuracy']:.4f} < floor {metrics['floor']} "
-            f"(eval.classifier.floor.{name}); train it longer (eval.classifier.epochs)"
+            f"(eval.classifier.floor.{name}); train it longer (eval.classifier.epochs) or check the data"
         )
     save_torch(classifier_path(name), payload)
-    write_json(CLASSIFIER_DIR / f"{name}.json", {k: round(v, 6) for k, v in metrics.items()})
+    write_json(CLASSIFIER_DIR / f"{name}.json", {k: round(float(v), 6) for k, v in metrics.items()})
     return metrics

@@ -1,0 +1,107 @@
+"""Inception-V3 pool3 features through clean-fid (Parmar et al. 2022), only when its weight file is present.
+
+clean-fid's TorchScript Inception (`inception-2015-12-05.pt`) is looked up at
+`eval.inception.weights`, then in clean-fid's own cache (`/tmp` on Linux and
+macOS). Nothing here ever downloads: when the file is absent the Inception
+metrics are reported as unavailable (`inception_unavailable`), in one line.
+
+Images go through clean-fid's own preprocessing for the chosen mode:
+`clean` (PIL bicubic resize to 299x299 in float, then the network) or
+`legacy_tensorflow` (the network's built-in TF-style resize). Grey images are
+repeated to RGB, as clean-fid's loader does.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gangrid.errors import ConfigError
+from gangrid.metrics.extractors import Extractor
+
+WEIGHTS_FILE = "inception-2015-12-05.pt"
+MODES = ("clean", "legacy_tensorflow")
+FEATURE_DIM = 2048
+
+
+def cleanfid_cache_dir() -> Path:
+    """Where clean-fid itself keeps the Inception weights (`/tmp`; `./` on Windows)."""
+    return Path("./" if platform.system() == "Windows" else "/tmp")
+
+
+def weight_candidates(cfg: dict[str, Any]) -> list[Path]:
+    """Paths searched for the weights, in order: eval.inception.weights (a file or a folder), clean-fid's cache."""
+    paths = []
+    configured = (cfg.get("inception") or {}).get("weights")
+    if configured:
+        p = Path(str(configured)).expanduser()
+        paths.append(p / WEIGHTS_FILE if p.is_dir() else p)
+    paths.append(cleanfid_cache_dir() / WEIGHTS_FILE)
+    return paths
+
+
+def find_weights(cfg: dict[str, Any]) -> Path | None:
+    """The first existing weight file among `weight_candidates`, or None."""
+    return next((p for p in weight_candidates(cfg) if p.is_file()), None)
+
+
+def inception_unavailable(cfg: dict[str, Any]) -> str:
+    """The one-line reason Inception metrics are not computed (no weight file found)."""
+    where = ", ".join(str(p) for p in weight_candidates(cfg))
+    return f"Inception metrics unavailable: no {WEIGHTS_FILE} at {where} (set eval.inception.weights; nothing is downloaded)"
+
+
+def inception_mode(cfg: dict[str, Any]) -> str:
+    """eval.inception.mode, checked (clean or legacy_tensorflow)."""
+    mode = str((cfg.get("inception") or {}).get("mode", "clean"))
+    if mode not in MODES:
+        raise ConfigError(f"eval.inception.mode: unknown mode '{mode}' (known: {', '.join(MODES)})")
+    return mode
+
+
+def load_inception(path: Path, mode: str, device: torch.device) -> torch.nn.Module:
+    """clean-fid's `InceptionV3W` around the TorchScript file at `path` (loaded here: no download step)."""
+    from cleanfid.inception_torchscript import InceptionV3W
+
+    class LocalInceptionV3W(InceptionV3W):
+        def __init__(self) -> None:
+            torch.nn.Module.__init__(self)
+            self.base = torch.jit.load(str(path), map_location=device).eval()
+            self.layers = self.base.layers
+            self.resize_inside = mode == "legacy_tensorflow"
+
+    return LocalInceptionV3W().eval()
+
+
+def preprocess_batch(images: np.ndarray, mode: str) -> torch.Tensor:
+    """uint8 NCHW images -> the float [0, 255] NCHW batch clean-fid feeds the network in `mode`."""
+    from cleanfid.resize import build_resizer
+
+    x = np.asarray(images)
+    if x.shape[1] == 1:
+        x = np.repeat(x, 3, axis=1)
+    hwc = x.transpose(0, 2, 3, 1)
+    if mode == "legacy_tensorflow":  # clean-fid: ToTensor() (x / 255) then * 255
+        return torch.from_numpy(np.ascontiguousarray(x)).float().div(255).mul(255)
+    resize = build_resizer(mode)
+    out = np.stack([resize(np.ascontiguousarray(img)).transpose(2, 0, 1) for img in hwc])
+    return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
+
+
+def inception_extractor(path: Path, mode: str = "clean", device: str | torch.device = "cpu", batch: int = 50) -> Extractor:
+    """An extractor giving 2048-d Inception pool3 features (float64) and no class probabilities."""
+    dev = torch.device(device)
+    model = load_inception(path, mode, dev)
+
+    @torch.no_grad()
+    def extract(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        if x.ndim != 4 or x.dtype != np.uint8:
+            raise ValueError("the Inception extractor takes uint8 NCHW images")
+        feats = [model(preprocess_batch(x[i : i + batch], mode).to(dev)).double().cpu().numpy() for i in range(0, len(x), batch)]
+        return (np.concatenate(feats) if feats else np.zeros((0, FEATURE_DIM))), None
+
+    return extract
