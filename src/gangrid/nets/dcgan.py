@@ -4,7 +4,8 @@ G: z -> 4x4 projection -> [upsample x2, norm, ReLU] x log2(res/4) -> tanh.
 D: [stride-2 conv, norm (not on the first layer), LeakyReLU 0.2] x log2(res/4) -> 4x4 conv -> logit.
 N(0, 0.02) initialisation. Preset keys: base (channels at full resolution, default 64),
 upsample (convt | upsample | pixelshuffle), g_norm / d_norm (batch, instance, layer,
-group, none), plus pack / mbstd / mbdisc / dropout for the discriminator.
+group, none), attention (feature-map size of a SAGAN self-attention block in G and D,
+0 = none), plus pack / mbstd / mbdisc / dropout for the discriminator.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from gangrid.nets import DataSpec, DOut, register_family, require
+from gangrid.nets.attention import SelfAttention
 from gangrid.nets.common import MinibatchDiscrimination, MinibatchStdDev, dcgan_init, norm2d
 
 UPSAMPLE_MODES = ("convt", "upsample", "pixelshuffle")
@@ -35,7 +37,7 @@ def up_block(c_in: int, c_out: int, mode: str) -> nn.Module:
 class DCGANGenerator(nn.Module):
     """Transposed-conv (or upsampling) generator ending in tanh."""
 
-    def __init__(self, z_dim: int, data: DataSpec, base: int, norm: str, upsample: str) -> None:
+    def __init__(self, z_dim: int, data: DataSpec, base: int, norm: str, upsample: str, attention: int = 0) -> None:
         super().__init__()
         self.z_dim = z_dim
         channels, res = data.shape[0], data.shape[1]
@@ -44,9 +46,11 @@ class DCGANGenerator(nn.Module):
         self.project = nn.Sequential(
             nn.ConvTranspose2d(z_dim, widths[0], 4, 1, 0, bias=False), norm2d(norm, widths[0]), nn.ReLU(True)
         )
-        blocks: list[nn.Module] = []
-        for c_in, c_out in zip(widths[:-1], widths[1:]):
+        blocks: list[nn.Module] = [SelfAttention(widths[0])] if attention == 4 else []
+        for i, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
             blocks += [up_block(c_in, c_out, upsample), norm2d(norm, c_out), nn.ReLU(True)]
+            if attention == 8 * 2**i:
+                blocks.append(SelfAttention(c_out))
         blocks += [up_block(widths[-1], channels, upsample), nn.Tanh()]
         self.body = nn.Sequential(*blocks)
         dcgan_init(self)
@@ -59,7 +63,7 @@ class DCGANDiscriminator(nn.Module):
     """Strided-conv discriminator; features are the flattened 4x4 map before the last conv."""
 
     def __init__(self, data: DataSpec, base: int, norm: str, pack: int, mbstd: int, dropout: float,
-                 mbdisc: dict[str, int] | None = None) -> None:
+                 mbdisc: dict[str, int] | None = None, attention: int = 0) -> None:
         super().__init__()
         channels, res = data.shape[0] * pack, data.shape[1]
         n_down = int(math.log2(res // 4))
@@ -70,6 +74,8 @@ class DCGANDiscriminator(nn.Module):
             blocks += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=(i == 0)), nn.Identity() if i == 0 else norm2d(norm, c_out), nn.LeakyReLU(0.2, True)]
             if dropout > 0:
                 blocks.append(nn.Dropout(dropout))
+            if attention == res // 2 ** (i + 1):
+                blocks.append(SelfAttention(c_out))
             c_in = c_out
         self.body = nn.Sequential(*blocks)
         self.mbstd = MinibatchStdDev(mbstd) if mbstd else None
@@ -95,12 +101,15 @@ def check_dcgan(cfg: dict[str, Any], data: DataSpec) -> None:
     require(h == w and h >= 8 and h & (h - 1) == 0, f"archs.{name}: resolution {h}x{w} not supported by DCGAN (needs a square power of two >= 8)")
     require(cfg.get("upsample", "convt") in UPSAMPLE_MODES, f"archs.{name}.upsample: unknown mode '{cfg.get('upsample')}' (known: {', '.join(UPSAMPLE_MODES)})")
     require(int(cfg.get("base", 64)) >= 1, f"archs.{name}.base: must be >= 1, got {cfg.get('base')}")
+    att, inner = int(cfg.get("attention", 0) or 0), [2**i for i in range(2, int(math.log2(h)))]
+    require(att == 0 or att in inner, f"archs.{name}.attention: {att} is not an inner feature-map size {inner}")
 
 
 @register_family("dcgan", check=check_dcgan)
 def build_dcgan(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """Build a DCGAN generator/discriminator pair for the data's resolution."""
     base = int(cfg.get("base", 64))
-    g = DCGANGenerator(int(cfg["z_dim"]), data, int(cfg.get("g_base", base)), cfg.get("g_norm", "batch"), cfg.get("upsample", "convt"))
-    d = DCGANDiscriminator(data, int(cfg.get("d_base", base)), cfg.get("d_norm", "batch"), int(cfg.get("pack", 1)), int(cfg.get("mbstd", 0)), float(cfg.get("dropout", 0.0)), cfg.get("mbdisc"))
+    att = int(cfg.get("attention", 0) or 0)
+    g = DCGANGenerator(int(cfg["z_dim"]), data, int(cfg.get("g_base", base)), cfg.get("g_norm", "batch"), cfg.get("upsample", "convt"), att)
+    d = DCGANDiscriminator(data, int(cfg.get("d_base", base)), cfg.get("d_norm", "batch"), int(cfg.get("pack", 1)), int(cfg.get("mbstd", 0)), float(cfg.get("dropout", 0.0)), cfg.get("mbdisc"), att)
     return g, d
