@@ -106,6 +106,17 @@ def test_collapsed_generator_scores_worse_than_real(workspace):
     assert bad["is300_clf"] < 1.5 < real["is300_clf"]
 
 
+def test_optional_fid_infinity_metric(workspace):
+    root, params = workspace
+    p = copy.deepcopy(params)
+    p["eval"]["metrics"] = ["fid", "fid_inf"]
+    test_x = np.load("data/processed/digits/test_x.npy")
+    out = evaluate_samples(p, "digits", np.load("data/processed/digits/train_x.npy")[:300], test_x)
+    assert set(k for k in out if k.startswith("fid")) == {"fid300_clf", "fid300_clf_inf"}
+    assert out["fid300_clf_inf"] < out["fid300_clf"]  # FID_N is biased upwards at finite N
+    assert "kid300_clf" not in out and "pr_k" not in out["protocol"]
+
+
 # ---- Inception through clean-fid ---------------------------------------------------------------------
 
 class StandInLayers(nn.Module):
@@ -192,3 +203,33 @@ def test_inception_metrics_with_weights_present(workspace, stand_in_weights, no_
         assert name in out
     assert "is300_incep" not in out  # no class probabilities from the pool3 extractor
     assert "incep" in out["protocol"]["extractors"] and "unavailable" not in out["protocol"]
+
+
+def test_unlabelled_dataset_uses_inception_only(workspace, stand_in_weights, tmp_path, monkeypatch, no_network):
+    """No labels: train-classifier needs eval.extractor inception and writes a 'none' classifier; evaluate then
+    reports Inception metrics only, or fails with one line naming both missing extractors."""
+    import shutil
+
+    from gangrid.errors import UserError
+
+    root, params = workspace
+    src, dst = Path("data/processed/digits"), Path("data/processed/unlabelled")
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+    for f in dst.glob("*_y.npy"):
+        f.unlink()
+    p = copy.deepcopy(params)
+    p["datasets"]["unlabelled"] = copy.deepcopy(p["datasets"]["digits"])
+    with pytest.raises(UserError, match="has no labels"):
+        run_train_classifier(p, "unlabelled")
+    p["eval"].update({"extractor": "inception", "device": "cpu", "metrics": ["fid", "is", "class_modes"]})
+    assert run_train_classifier(p, "unlabelled")["labelled"] == 0.0
+    test_x = np.load(dst / "test_x.npy")
+    monkeypatch.setattr(inception_mod, "cleanfid_cache_dir", lambda: tmp_path / "cache")
+    p["eval"]["inception"]["weights"] = str(tmp_path / "missing.pt")
+    with pytest.raises(UserError, match="no feature extractor for 'unlabelled'.*missing.pt"):
+        evaluate_samples(p, "unlabelled", test_x[:100], test_x)
+    p["eval"]["inception"]["weights"] = str(stand_in_weights)
+    out = evaluate_samples(p, "unlabelled", test_x[:100], test_x)
+    assert [k for k in out if k not in ("status", "protocol")] == ["fid300_incep"]
+    assert list(out["protocol"]["extractors"]) == ["incep"]
+

@@ -69,7 +69,10 @@ def cmd_train_classifier(args: argparse.Namespace, params: dict[str, Any]) -> No
     from gangrid.stages.data import run_train_classifier
 
     metrics = run_train_classifier(params, args.dataset)
-    print(f"classifier {args.dataset}: test accuracy {metrics['test_accuracy']:.4f}")
+    if "test_accuracy" in metrics:
+        print(f"classifier {args.dataset}: test accuracy {metrics['test_accuracy']:.4f}")
+    else:
+        print(f"classifier {args.dataset}: no labels, no classifier (Inception features only)")
 
 
 def cmd_train(args: argparse.Namespace, params: dict[str, Any]) -> None:

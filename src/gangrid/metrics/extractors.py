@@ -28,12 +28,14 @@ def classifier_path(dataset: str) -> Path:
     return CLASSIFIER_DIR / f"{dataset}.pt"
 
 
-def load_classifier(dataset: str) -> nn.Module:
-    """Rebuild the trained classifier of a dataset from its checkpoint (weights_only)."""
+def load_classifier(dataset: str) -> nn.Module | None:
+    """Rebuild the trained classifier of a dataset from its checkpoint (weights_only); None for an unlabelled set."""
     path = classifier_path(dataset)
     if not path.exists():
         raise DataError(f"missing {path}: run `gangrid train-classifier {dataset}` first")
     payload = load_torch(path)
+    if payload["kind"] == "none":
+        return None
     if payload["kind"] == "nearest_centre":
         model: nn.Module = NearestCentre(payload["state"]["centers"])
     else:
@@ -60,6 +62,7 @@ def model_extractor(model: nn.Module, batch: int = 500) -> Extractor:
     return extract
 
 
-def classifier_extractor(dataset: str) -> Extractor:
-    """The extractor backed by the dataset's trained domain classifier."""
-    return model_extractor(load_classifier(dataset))
+def classifier_extractor(dataset: str) -> Extractor | None:
+    """The extractor backed by the dataset's trained domain classifier (None: unlabelled set, no classifier)."""
+    model = load_classifier(dataset)
+    return None if model is None else model_extractor(model)

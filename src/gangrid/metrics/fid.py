@@ -130,4 +130,4 @@ def fid_metric(ctx: EvalContext) -> dict[str, float]:
 @register_metric("fid_inf")
 def fid_inf_metric(ctx: EvalContext) -> dict[str, float]:
     """FID-infinity of generated vs held-out real features (optional; not in the default metric list)."""
-    return {f"fidinf{ctx.tag()}": fid_infinity(ctx.fake_features, ctx.real_features, seed=int(ctx.cfg.get("sample_seed", 0)))}
+    return {f"fid{ctx.tag()}_inf": fid_infinity(ctx.fake_features, ctx.real_features, seed=int(ctx.cfg.get("sample_seed", 0)))}

@@ -59,7 +59,12 @@ def run_train_classifier(params: dict[str, Any], name: str) -> dict[str, float]:
     manifest = read_manifest(name)
     train, val, test = (load_split(name, s, mmap=False) for s in ("train", "val", "test"))
     if train.y is None:
-        raise UserError(f"dataset '{name}' has no labels: the classifier extractor needs labels (use eval.extractor: inception)")
+        if str(params["eval"].get("extractor", "classifier")) != "inception":
+            raise UserError(f"dataset '{name}' has no labels: the classifier extractor needs labels (use eval.extractor: inception)")
+        save_torch(classifier_path(name), {"kind": "none"})  # no classifier: Inception features only
+        sizes = {"labelled": 0.0, "n_train": float(len(train)), "n_test": float(len(test))}
+        write_json(CLASSIFIER_DIR / f"{name}.json", sizes)
+        return sizes
     cfg = classifier_cfg(params, name)
     if manifest["kind"] == "points":
         model = NearestCentre(torch.tensor(manifest["meta"]["centers"], dtype=torch.float64))

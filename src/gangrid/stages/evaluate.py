@@ -16,6 +16,7 @@ import numpy as np
 
 from gangrid.config import RESULTS_DIR, RunSpec
 from gangrid.data.store import load_split, read_manifest
+from gangrid.errors import UserError
 from gangrid.io import read_json, write_json
 from gangrid.metrics import EvalContext, compute_metrics
 from gangrid.metrics.extractors import classifier_extractor, classifier_path
@@ -92,30 +93,29 @@ def evaluate_samples(params: dict[str, Any], dataset: str, fake: np.ndarray, rea
     ev = params["eval"]
     manifest = read_manifest(dataset)
     kind = manifest["kind"]
-    clf = EvalContext(
-        kind=kind,
-        fake=fake,
-        real=real,
-        cfg=ev,
-        extractor=classifier_extractor(dataset),
-        extractor_name="clf",
-        meta=manifest.get("meta", {}),
-        n_classes=int(manifest.get("meta", {}).get("classes", 0)),
-    )
+    base = EvalContext(kind=kind, fake=fake, real=real, cfg=ev, extractor=classifier_extractor(dataset),
+                       extractor_name="clf", meta=manifest.get("meta", {}),
+                       n_classes=int(manifest.get("meta", {}).get("classes", 0)))
     proto = protocol(ev, kind, fake, real)
-    if kind == "points":
-        proto["extractors"] = {"clf": "the 2-D points themselves (nearest-centre classifier of the mixture)"}
-    else:
-        proto["extractors"] = {"clf": f"domain classifier {classifier_path(dataset).as_posix()}: penultimate features, softmax"}
-    contexts = [clf]
+    proto["extractors"] = {}
+    contexts = []
+    if base.extractor is not None:
+        contexts.append(base)
+        proto["extractors"]["clf"] = (
+            "the 2-D points themselves (nearest-centre classifier of the mixture)" if kind == "points"
+            else f"domain classifier {classifier_path(dataset).as_posix()}: penultimate features, softmax"
+        )
     if str(ev.get("extractor", "classifier")) == "inception" and kind == "image":
-        inc, note = inception_context(ev, clf)
+        inc, note = inception_context(ev, base)
         if inc is None:
             print(f"gangrid: {note}", file=sys.stderr)
             proto["unavailable"] = {"incep": note}
         else:
             contexts.append(inc)
             proto["extractors"]["incep"] = note
+    if not contexts:
+        raise UserError(f"no feature extractor for '{dataset}': it has no labels for a classifier and "
+                        f"{proto['unavailable']['incep'][0].lower()}{proto['unavailable']['incep'][1:]}")
     values: dict[str, float] = {}
     for ctx in contexts:
         values.update(compute_metrics(ctx, proto["metrics"]))
