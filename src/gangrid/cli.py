@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from gangrid.errors import UserError
@@ -94,6 +95,14 @@ def cmd_evaluate(args: argparse.Namespace, params: dict[str, Any]) -> None:
     evaluate_run(params, _run(args, params))
 
 
+def cmd_translate(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.translation.inference import translate_folder
+
+    written = translate_folder(params, _run(args, params), args.input_dir, args.output_dir, args.direction,
+                               args.overlap, args.seed)
+    print(f"{args.study}/{args.run}: translated {len(written)} image(s) into {args.output_dir}")
+
+
 def cmd_evaluate_real(args: argparse.Namespace, params: dict[str, Any]) -> None:
     from gangrid.stages.evaluate import evaluate_real
 
@@ -156,6 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("run", help="run name, e.g. digits-dcgan16-ns-none-s0 (see `gangrid runs`)")
         if name == "train":
             p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p = add("translate", cmd_translate, "translate a folder of images with a trained translation run "
+                                        "(sliding window for images larger than the training size)")
+    p.add_argument("--study", required=True, help="a study with kind: translation")
+    p.add_argument("--run", required=True, help="run name (see `gangrid runs`)")
+    p.add_argument("input_dir", type=Path, help="folder of images (png, jpg, ...)")
+    p.add_argument("output_dir", type=Path, help="where the translations are written (PNG, same names)")
+    p.add_argument("--direction", choices=["ab", "ba"], default="ab", help="ab: A -> B (default); ba: B -> A (CycleGAN)")
+    p.add_argument("--overlap", type=float, default=0.5, help="overlap of neighbouring windows, in [0, 1) (default 0.5)")
+    p.add_argument("--seed", type=int, default=None, help="seed of pix2pix's test-time dropout (default: eval.sample_seed)")
     add("aggregate", cmd_aggregate, "collect every run into tables (reports/tables/)")
     add("plots", cmd_plots, "draw the figures (reports/figures/)")
     add("report", cmd_report, "write reports/report.md, report.html and reports/paper/ (LaTeX, PDF)")
@@ -169,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-THREAD_SECTION = {"train": "train", "sample": "train"}
+THREAD_SECTION = {"train": "train", "sample": "train", "translate": "train"}
 
 
 def configure_threads(params: dict[str, Any], command: str) -> int:

@@ -57,6 +57,10 @@ def run_train_classifier(params: dict[str, Any], name: str) -> dict[str, float]:
     """
     dataset_cfg(params, name)
     manifest = read_manifest(name)
+    if manifest["kind"] in ("paired", "unpaired"):  # image-to-image sets: classifier of the target domain(s)
+        from gangrid.translation.classifier import run_train_translation_classifier
+
+        return run_train_translation_classifier(params, name)
     train, val, test = (load_split(name, s, mmap=False) for s in ("train", "val", "test"))
     if train.y is None:
         if str(params["eval"].get("extractor", "classifier")) != "inception":

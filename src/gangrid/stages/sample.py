@@ -45,6 +45,10 @@ def generate(g: torch.nn.Module, data: DataSpec, z_dim: int, n: int, seed: int, 
 
 def sample_run(params: dict[str, Any], spec: RunSpec) -> None:
     """Write samples.npz and grid.png for one run (an empty, marked file for a diverged run)."""
+    if params["studies"][spec.study].get("kind") == "translation":  # translated test inputs: gangrid.translation
+        from gangrid.translation.sample import sample_translation_run
+
+        return sample_translation_run(params, spec)
     run_dir = spec.dir
     status = read_json(run_dir / "status.json")
     ev = params["eval"]
