@@ -34,26 +34,29 @@ def n_classes_of(manifest: dict[str, Any], labels: np.ndarray) -> int:
 
 
 def classifier_split(dataset: str, split: str) -> Split:
-    """The labelled target-domain images of one split, as an image Split."""
+    """The target-domain images of one split, as an image Split (y None when a domain has no labels)."""
     data = load_translation(dataset, split, mmap=False)
-    xs, ys = [], []
-    for domain in classifier_domains(data.kind):
-        x, y = (data.b, data.y_b) if domain == "b" else (data.a, data.y_a)
-        if y is None:
-            raise UserError(f"dataset '{dataset}' has no labels for domain {domain.upper()}: the classifier extractor "
-                            f"needs labels (use eval.extractor: inception)")
-        xs.append(np.asarray(x))
-        ys.append(np.asarray(y))
-    return Split(kind="image", x=np.concatenate(xs), y=np.concatenate(ys).astype(np.int64), meta=data.meta)
+    parts = [(data.b, data.y_b) if domain == "b" else (data.a, data.y_a) for domain in classifier_domains(data.kind)]
+    x = np.concatenate([np.asarray(px) for px, _ in parts])
+    y = None if any(py is None for _, py in parts) else np.concatenate([np.asarray(py) for _, py in parts]).astype(np.int64)
+    return Split(kind="image", x=x, y=y, meta=data.meta)
 
 
 def run_train_translation_classifier(params: dict[str, Any], name: str) -> dict[str, float]:
     """Train the classifier of an image-to-image set; require its test accuracy >= eval.classifier.floor."""
-    from gangrid.stages.data import classifier_floor
+    from gangrid.stages.data import classifier_cfg, classifier_floor
 
     manifest = read_manifest(name)
     train, val, test = (classifier_split(name, s) for s in ("train", "val", "test"))
-    cfg = params["eval"].get("classifier", {})
+    if train.y is None:  # e.g. facades, horse2zebra: Inception features only, as for unlabelled image sets
+        if str(params["eval"].get("extractor", "classifier")) != "inception":
+            raise UserError(f"dataset '{name}' has no labels: the classifier extractor needs labels "
+                            f"(use eval.extractor: inception)")
+        save_torch(classifier_path(name), {"kind": "none"})
+        sizes = {"labelled": 0.0, "n_train": float(len(train.x)), "n_test": float(len(test.x))}
+        write_json(CLASSIFIER_DIR / f"{name}.json", sizes)
+        return sizes
+    cfg = classifier_cfg(params, name)
     n_classes = n_classes_of(manifest, train.y)
     model, metrics = train_conv_classifier(train, val, n_classes, cfg, seed=int(cfg.get("seed", 0)))
     c, h, _ = train.x.shape[1:]

@@ -15,6 +15,7 @@ classifier's target-class accuracy on the held-out images (the accuracy ceiling)
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from gangrid.translation.metrics import TRANSLATION_METRICS, TranslationContext,
 FEATURE_METRICS = ("fid", "fid_inf", "kid", "prdc")
 SIGNIFICANT_DIGITS = 6
 DIRECTION_SUFFIX = {"ab": "", "ba": "_ba"}
+DOMAIN_OF = {"ab": "b", "ba": "a"}  # the domain a direction translates into
 
 
 def rounded(values: dict[str, float]) -> dict[str, float]:
@@ -51,20 +53,46 @@ def target_classes(kind: str, meta: dict[str, Any], direction: str) -> tuple[int
     return tuple(int(c) for c in classes) if classes else None
 
 
-def direction_metrics(ctx: TranslationContext, names: list[str], suffix: str) -> dict[str, float]:
-    """Feature metrics (called directly: they are registered for image data) and translation metrics of one direction."""
-    values: dict[str, float] = {}
-    if ctx.extractor is not None:
-        for name in names:
-            values.update(get_metric(name).fn(ctx))
-    for name in TRANSLATION_METRICS:
-        values.update(get_metric(name).fn(ctx))
-    return {with_suffix(k, suffix): v for k, v in values.items()}
+def feature_extractors(params: dict[str, Any], dataset: str, notes: dict[str, Any]) -> list[tuple[str, Extractor]]:
+    """(name, extractor) pairs: the set's classifier ("clf", when it has one) and Inception ("incep", with
+    eval.extractor: inception and its weights present); `notes` receives the protocol's extractors / unavailable."""
+    from gangrid.metrics import EvalContext
+    from gangrid.stages.evaluate import inception_context
+
+    ev = params["eval"]
+    out: list[tuple[str, Extractor]] = []
+    clf = classifier_extractor(dataset)
+    if clf is not None:
+        domains = classifier_domains(read_manifest(dataset)["kind"])
+        out.append(("clf", clf))
+        notes["extractors"]["clf"] = (f"domain classifier {classifier_path(dataset).as_posix()} (trained on domain(s) "
+                                      f"{', '.join(d.upper() for d in domains)}): penultimate features, softmax")
+    if str(ev.get("extractor", "classifier")) == "inception":
+        probe = EvalContext(kind="image", fake=np.zeros((0,)), real=np.zeros((0,)), cfg=ev)
+        inc, note = inception_context(ev, probe)
+        if inc is None:
+            print(f"gangrid: {note}", file=sys.stderr)
+            notes.setdefault("unavailable", {})["incep"] = note
+        else:
+            out.append(("incep", inc.extractor))
+            notes["extractors"]["incep"] = note
+    return out
 
 
-def _context(ev: dict[str, Any], fake: np.ndarray, real: np.ndarray, extractor: Extractor | None, **extra: Any) -> TranslationContext:
+def _context(ev: dict[str, Any], fake: np.ndarray, real: np.ndarray, extractor: Extractor | None = None,
+             name: str = "clf", **extra: Any) -> TranslationContext:
     return TranslationContext(kind="translation", fake=fake, real=real, cfg={**ev, "n_samples": len(fake)},
-                              extractor=extractor, extractor_name="clf", **extra)
+                              extractor=extractor, extractor_name=name, **extra)
+
+
+def feature_values(ctx: TranslationContext, names: list[str], with_accuracy: bool) -> dict[str, float]:
+    """Feature metrics of a context (called directly: they are registered for image data), and its target accuracy."""
+    values: dict[str, float] = {}
+    for name in names:
+        values.update(get_metric(name).fn(ctx))
+    if with_accuracy:
+        values.update(get_metric("acc_target").fn(ctx))
+    return values
 
 
 def evaluate_translations(params: dict[str, Any], dataset: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -72,37 +100,41 @@ def evaluate_translations(params: dict[str, Any], dataset: str, arrays: dict[str
     ev = params["eval"]
     manifest = read_manifest(dataset)
     kind, meta = manifest["kind"], manifest.get("meta", {})
-    domains = classifier_domains(kind)
-    extractor = classifier_extractor(dataset)
     names = feature_metrics(ev)
-    t = test_set(params, dataset)
-    values: dict[str, float] = {}
     proto: dict[str, Any] = {
         "reference": "held-out test split of the target domain (at most N images)",
         "inputs": "test split of the source domain (at most N images, fixed seed); paired sets: their pairs are the targets",
-        "extractor": "classifier",
-        "extractors": {"clf": f"domain classifier {classifier_path(dataset).as_posix()} (trained on domain(s) "
-                              f"{', '.join(d.upper() for d in domains)}): penultimate features, softmax"},
+        "extractor": str(ev.get("extractor", "classifier")),
+        "extractors": {},
         "n": int(ev["n_samples"]),
         "metrics": names + list(TRANSLATION_METRICS),
         "pixel_scale": "l1, cycle and PSNR on pixel values in [0, 1]; SSIM: Gaussian window sigma 1.5, K1 0.01, K2 0.03",
         "directions": ["ab"],
     }
+    extractors = feature_extractors(params, dataset, proto)
+    domains = classifier_domains(kind)
+    t = test_set(params, dataset)
+    values: dict[str, float] = {}
     directions = [("ab", "x", "src", "target", "rec", arrays.get("y"), t.b)]
     if "x_b" in arrays:
         directions.append(("ba", "x_b", "src_b", "target_b", "rec_b", arrays.get("y_b"), t.a))
         proto["directions"].append("ba")
     for direction, kx, ksrc, ktarget, krec, labels, reference in directions:
-        fake = arrays[kx]
-        has_clf = DIRECTION_SUFFIX[direction] == "" or "a" in domains
-        ctx = _context(ev, fake, reference, extractor if has_clf else None, src=arrays.get(ksrc),
-                       target=arrays.get(ktarget), rec=arrays.get(krec),
-                       target_labels=labels if kind == "paired" else None,
-                       target_classes=target_classes(kind, meta, direction))
-        values.update(direction_metrics(ctx, names, DIRECTION_SUFFIX[direction]))
+        fake, suffix = arrays[kx], DIRECTION_SUFFIX[direction]
+        vals: dict[str, float] = {}
+        pixels = _context(ev, fake, reference, src=arrays.get(ksrc), target=arrays.get(ktarget), rec=arrays.get(krec))
+        for name in TRANSLATION_METRICS:
+            vals.update(get_metric(name).fn(pixels))
+        for ename, extractor in extractors:
+            if ename == "clf" and DOMAIN_OF[direction] not in domains:
+                proto.setdefault("unavailable", {})[f"clf{suffix}"] = \
+                    "classifier metrics of B -> A: the classifier of a paired set knows domain B only"
+                continue
+            ctx = _context(ev, fake, reference, extractor, ename, target_labels=labels if kind == "paired" else None,
+                           target_classes=target_classes(kind, meta, direction))
+            vals.update(feature_values(ctx, names, with_accuracy=ename == "clf"))
+        values.update({with_suffix(k, suffix): v for k, v in vals.items()})
         proto[f"n_fake_{direction}"], proto[f"n_real_{direction}"] = int(len(fake)), int(len(reference))
-        if not has_clf:
-            proto["unavailable"] = {"ba": "classifier metrics of B -> A: the classifier of a paired set knows domain B only"}
     if "kid" in names:
         proto["kid_subsets"] = int(ev.get("kid_subsets", 100))
         proto["kid_subset_size"] = int(ev.get("kid_subset_size", 1000))
@@ -128,34 +160,37 @@ def evaluate_translation_real(params: dict[str, Any], dataset: str, path: Any) -
     ev = params["eval"]
     manifest = read_manifest(dataset)
     kind, meta = manifest["kind"], manifest.get("meta", {})
-    domains = classifier_domains(kind)
-    extractor = classifier_extractor(dataset)
     names = feature_metrics(ev)
+    proto: dict[str, Any] = {
+        "reference": "held-out test split of the target domain (at most N images)",
+        "generated": "target-domain train split images (the real-data reference row); acc_target: the held-out images",
+        "extractor": str(ev.get("extractor", "classifier")),
+        "extractors": {},
+        "n": int(ev["n_samples"]),
+        "metrics": names + ["acc_target"],
+    }
+    extractors = feature_extractors(params, dataset, proto)
+    domains = classifier_domains(kind)
     t = test_set(params, dataset)
     train = load_translation(dataset, "train")
     seed = int(ev.get("sample_seed", 0))
     values: dict[str, float] = {}
-    for direction, domain, reference, n in (("ab", "b", t.b, len(t.a)), ("ba", "a", t.a, len(t.b))):
-        if domain not in domains:
-            continue
-        pool, labels = (train.b, t.y_b) if domain == "b" else (train.a, t.y_a)
+    directions = [("ab", t.b, len(t.a), train.b, t.y_b)]
+    if kind == "unpaired":  # only unpaired sets are translated both ways by every model
+        directions.append(("ba", t.a, len(t.b), train.a, t.y_a))
+    for direction, reference, n, pool, labels in directions:
         fake = np.asarray(pool[pick(len(pool), n, seed)])
-        ctx = _context(ev, fake, reference, extractor)
-        vals = {}
-        for name in names:
-            vals.update(get_metric(name).fn(ctx))
-        # accuracy ceiling: the classifier on the held-out target-domain images themselves
-        acc_ctx = _context(ev, reference, reference, extractor, target_labels=labels if kind == "paired" else None,
-                           target_classes=target_classes(kind, meta, direction))
-        vals.update(get_metric("acc_target").fn(acc_ctx))
+        vals: dict[str, float] = {}
+        for ename, extractor in extractors:
+            if ename == "clf" and DOMAIN_OF[direction] not in domains:
+                continue
+            vals.update(feature_values(_context(ev, fake, reference, extractor, ename), names, with_accuracy=False))
+            if ename == "clf":  # accuracy ceiling: the classifier on the held-out target-domain images themselves
+                acc = _context(ev, reference, reference, extractor, ename,
+                               target_labels=labels if kind == "paired" else None,
+                               target_classes=target_classes(kind, meta, direction))
+                vals.update(get_metric("acc_target").fn(acc))
         values.update({with_suffix(k, DIRECTION_SUFFIX[direction]): v for k, v in vals.items()})
-    out = {"status": "finished", **rounded(values), "protocol": {
-        "reference": "held-out test split of the target domain (at most N images)",
-        "generated": "target-domain train split images (the real-data reference row); acc_target: the held-out images",
-        "extractor": "classifier",
-        "extractors": {"clf": f"domain classifier {classifier_path(dataset).as_posix()}: penultimate features, softmax"},
-        "n": int(ev["n_samples"]),
-        "metrics": names + ["acc_target"],
-    }}
+    out = {"status": "finished", **rounded(values), "protocol": proto}
     write_json(path, out)
     return out
