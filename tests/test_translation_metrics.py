@@ -119,3 +119,13 @@ def test_triptych_panels_show_both_directions_when_present():
     assert panels[0][1][0][1].shape == (18, 69)  # 4 images of 16 px, 1 px spacing
     both = triptych_panels({"src": imgs, "x": imgs, "rec": imgs, "src_b": imgs, "x_b": imgs, "rec_b": imgs}, n=4)
     assert [d for d, _ in both] == ["A -> B", "B -> A"] and len(both[1][1]) == 3
+
+
+def test_pixel_metrics_do_not_depend_on_the_memory_chunks(monkeypatch):
+    import gangrid.translation.metrics as metrics
+
+    x, y = noisy_pairs((7, 3, 16, 16), noise=80, seed=1)
+    whole = (ssim(x, y), psnr(x, y), l1_error(x, y))
+    monkeypatch.setattr(metrics, "CHUNK_BYTES", 2 * 3 * 16 * 16 * 8)  # two images per chunk
+    assert len(metrics.chunks(x)) == 4
+    assert (ssim(x, y), psnr(x, y), l1_error(x, y)) == pytest.approx(whole, rel=1e-12)

@@ -1,11 +1,14 @@
 """The `evaluate` stage of translation runs and the real-data reference row of image-to-image sets.
 
 A run's metrics.json holds, for the A -> B direction (names without suffix) and, for
-CycleGAN on sets whose classifier knows domain A, the B -> A direction (suffix `_ba`):
+CycleGAN, the B -> A direction (suffix `_ba`):
   l1, psnr, ssim               translations vs their paired targets (paired sets)
   fid<N>_clf, kid<N>_clf, ...  translations vs held-out target-domain test images, on the
                                domain classifier's features (`eval.metrics` picks among fid,
-                               fid_inf, kid, prdc); N = the number of translated test inputs
+                               fid_inf, kid, prdc); N = the number of translated test inputs.
+                               `_incep` twins with eval.extractor: inception (weights present).
+                               The classifier of a paired set knows domain B only, so B -> A
+                               has no `_clf` metrics there.
   acc_target_clf               target-class accuracy under the classifier
   cycle                        cycle-consistency error (CycleGAN)
 The real-data row (results/real/<set>/metrics.json) compares N training images of the
@@ -137,7 +140,9 @@ def evaluate_translations(params: dict[str, Any], dataset: str, arrays: dict[str
         proto[f"n_fake_{direction}"], proto[f"n_real_{direction}"] = int(len(fake)), int(len(reference))
     if "kid" in names:
         proto["kid_subsets"] = int(ev.get("kid_subsets", 100))
-        proto["kid_subset_size"] = int(ev.get("kid_subset_size", 1000))
+        proto["kid_subset_size"] = int(min(int(ev.get("kid_subset_size", 1000)), proto["n_fake_ab"], proto["n_real_ab"]))
+    if "prdc" in names:
+        proto["pr_k"], proto["dc_k"] = int(ev.get("pr_k", 3)), int(ev.get("dc_k", 5))
     return {"status": "finished", **rounded(values), "protocol": proto}
 
 

@@ -49,15 +49,33 @@ def unit(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.asarray(x, dtype=np.float64) / 255.0)
 
 
+CHUNK_BYTES = 1 << 27  # float64 working set per array: images are scored in chunks of about 128 MB
+
+
+def chunks(x: np.ndarray) -> list[slice]:
+    """Slices of the image axis whose float64 copies stay within CHUNK_BYTES."""
+    per_image = max(1, int(np.prod(np.shape(x)[1:])) * 8)
+    step = max(1, CHUNK_BYTES // per_image)
+    return [slice(i, i + step) for i in range(0, len(x), step)]
+
+
+def per_image(fn, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """`fn(x_chunk, y_chunk) -> per-image values`, concatenated over memory-bounded chunks."""
+    return np.concatenate([fn(x[c], y[c]) for c in chunks(x)]) if len(x) else np.zeros(0)
+
+
 def l1_error(x: np.ndarray, y: np.ndarray) -> float:
     """Mean absolute difference of two image sets on the [0, 1] scale."""
-    return float((unit(x) - unit(y)).abs().mean())
+    return float(per_image(lambda a, b: (unit(a) - unit(b)).abs().flatten(1).mean(1).numpy(), x, y).mean())
 
 
 def psnr(x: np.ndarray, y: np.ndarray) -> float:
     """Mean over images of the PSNR (dB, peak 1 on the [0, 1] scale)."""
-    mse = ((unit(x) - unit(y)) ** 2).flatten(1).mean(1).clamp_min(MSE_FLOOR)
-    return float((10 * torch.log10(1.0 / mse)).mean())
+    def one(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        mse = ((unit(a) - unit(b)) ** 2).flatten(1).mean(1).clamp_min(MSE_FLOOR)
+        return (10 * torch.log10(1.0 / mse)).numpy()
+
+    return float(per_image(one, x, y).mean())
 
 
 def gaussian_window(radius: int, sigma: float = SSIM_SIGMA) -> torch.Tensor:
@@ -69,6 +87,10 @@ def gaussian_window(radius: int, sigma: float = SSIM_SIGMA) -> torch.Tensor:
 
 def ssim_per_image(x: np.ndarray, y: np.ndarray, sigma: float = SSIM_SIGMA) -> np.ndarray:
     """SSIM of each pair of NCHW images (mean over channels and over windows inside the image)."""
+    return per_image(lambda a, b: _ssim(a, b, sigma), x, y)
+
+
+def _ssim(x: np.ndarray, y: np.ndarray, sigma: float) -> np.ndarray:
     a, b = unit(x), unit(y)
     n, c, h, w = a.shape
     r = min(SSIM_RADIUS, (min(h, w) - 1) // 2)
