@@ -214,10 +214,17 @@ def main(argv: list[str] | None = None) -> int:
         params = {} if args.command == "compare" else _params(args, full=args.command != "runs")
         if args.command not in ("runs", "validate", "compare"):
             configure_threads(params, args.command)
-        code = args.handler(args, params)
+        from gangrid.io import transaction
+
+        with transaction():  # a failing stage removes the outputs it had written: all or none
+            code = args.handler(args, params)
         return int(code or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file the stage needs cannot be read or written (permissions, full disk, ...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

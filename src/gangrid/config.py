@@ -23,6 +23,7 @@ PARAMS_FILE = "params.yaml"
 SCHEMA_FILE = Path(__file__).with_name("params.schema.yaml")
 RESULTS_DIR = "results"
 AXES = ("datasets", "archs", "losses", "tricks")
+SINGULAR = {"datasets": "dataset", "archs": "arch", "losses": "loss", "tricks": "trick"}
 
 
 @dataclass(frozen=True, order=True)
@@ -52,15 +53,37 @@ class RunSpec:
         return Path(RESULTS_DIR) / self.study / self.name
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader (no Python tags, no code) that refuses a key written twice in one mapping.
+
+    Plain safe_load keeps the last of two equal keys silently, so a second
+    preset with an existing name would replace the first without a word. Keys
+    brought in by merge keys (`<<: *anchor`) may still be overridden.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) or key is None:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key '{key}'", key_node.start_mark)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
-    """Read params.yaml with yaml.safe_load and check its structure against the schema."""
+    """Read params.yaml with safe loading (no Python objects; duplicate keys refused) and check its structure."""
     path = Path(path)
     try:
         text = path.read_text()
     except FileNotFoundError:
         raise ConfigError(f"missing params file {path}") from None
     try:
-        params = yaml.safe_load(text)
+        params = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: never constructs Python objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -116,7 +139,9 @@ def iter_runs(params: dict[str, Any], studies: Iterable[str] | None = None) -> I
 
 
 def find_run(params: dict[str, Any], study: str, name: str) -> RunSpec:
-    """The run of `study` called `name`; a ConfigError if the grid has no such run."""
+    """The run of `study` called `name`; a ConfigError if the grid has no such study or run."""
+    if study not in params["studies"]:
+        raise ConfigError(f"unknown study '{study}' (known in studies: {', '.join(params['studies'])})")
     for spec in iter_runs(params, [study]):
         if spec.name == name:
             return spec
@@ -140,7 +165,7 @@ def _preset(params: dict[str, Any], section: str, name: str, key: str) -> dict[s
         return params[section][name]
     except KeyError:
         known = ", ".join(sorted(params.get(section, {}))) or "none"
-        raise ConfigError(f"{key}: unknown {section[:-1]} preset '{name}' (known in {section}: {known})") from None
+        raise ConfigError(f"{key}: unknown {SINGULAR.get(section, section)} preset '{name}' (known in {section}: {known})") from None
 
 
 def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:

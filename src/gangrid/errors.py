@@ -19,3 +19,7 @@ class DataError(UserError):
 
 class CheckpointError(UserError):
     """A checkpoint is corrupt, unsafe to load, or belongs to another config."""
+
+
+class Terminated(UserError):
+    """The run was asked to stop (SIGTERM: a scheduler's time limit or preemption) and saved a checkpoint."""

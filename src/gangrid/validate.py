@@ -2,32 +2,93 @@
 
 `load_params` has already checked the structure against the JSON schema; here
 we check that every name resolves (presets, sources, families, losses, tricks,
-metrics), that each arch supports each dataset it is paired with, and that
+metrics), that dataset options and trick hyperparameters have the right types,
+that each run's effective `train` section (defaults overridden by its presets)
+is in range, that each arch supports each dataset it is paired with, and that
 baselines lie on their study's axes. Errors are one line naming the key.
+`check_processed` verifies a processed dataset's files against their manifest.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
-from gangrid.config import deep_merge, iter_runs, study_baseline
-from gangrid.errors import ConfigError
+from gangrid.config import SINGULAR, deep_merge, iter_runs, resolve_run, study_baseline
+from gangrid.errors import ConfigError, DataError
 from gangrid.nets import DataSpec
 
 
 AXIS_OF = {"dataset": "datasets", "arch": "archs", "loss": "losses", "trick": "tricks"}
 
 
-def _data_spec(name: str, cfg: dict[str, Any]) -> DataSpec:
-    from gangrid.data import get_source
+@contextlib.contextmanager
+def bad_values(key: str, cfg: dict[str, Any] | None = None) -> Iterator[None]:
+    """Turn a TypeError/ValueError raised while checking or building `key` into a ConfigError naming it.
 
-    source = get_source(cfg["source"], f"datasets.{name}.source")
-    native = getattr(source, "native", {})
-    if source.kind == "points":
-        return DataSpec("points", (2,), 0)
-    res = int(cfg.get("resolution", native.get("resolution", 0)))
-    ch = int(cfg.get("channels", native.get("channels", 1)))
-    return DataSpec("image", (ch, res, res), int(native.get("classes", 0)))
+    Registry code converts values with int()/float() and compares them; a
+    value of the wrong type (`hidden: wide`) then fails deep inside. When one
+    string value of `cfg` appears in the error, the message names its key.
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        culprits = [k for k, v in (cfg or {}).items() if isinstance(v, str) and repr(v) in text]
+        where = f"{key}.{culprits[0]}" if len(culprits) == 1 else key
+        raise ConfigError(f"{where}: bad value ({text})") from None
+
+
+def _type_error(value: Any, default: Any) -> str | None:
+    """Why `value` cannot stand in for a hyperparameter whose default is `default`, or None."""
+    if value is None or default is None:
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "expected true or false"
+    if isinstance(default, (int, float)):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "expected a number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "expected a string"
+    if isinstance(default, (list, tuple)):
+        return None if isinstance(value, list) else "expected a list"
+    return None
+
+
+def check_trick_types(tricks_cfg: dict[str, Any] | None, key: str) -> None:
+    """ConfigError naming `key.<trick>.<hparam>` for a hyperparameter whose type differs from its default's."""
+    from gangrid.tricks import TRICKS, build_tricks
+
+    build_tricks({}, key)  # imports every trick module (registers them)
+    for name, hparams in (tricks_cfg or {}).items():
+        if name not in TRICKS or not isinstance(hparams, dict):
+            continue  # build_tricks names unknown tricks and non-mapping hyperparameters
+        defaults = TRICKS.get(name).defaults
+        for hparam, value in hparams.items():
+            if hparam in defaults and (why := _type_error(value, defaults[hparam])):
+                raise ConfigError(f"{key}.{name}.{hparam}: {why}, got {value!r}")
+
+
+def build_checked_tricks(tricks_cfg: dict[str, Any] | None, key: str) -> list[Any]:
+    """`build_tricks` after the type check, with wrong values reported as one ConfigError line."""
+    from gangrid.tricks import build_tricks
+
+    check_trick_types(tricks_cfg, key)
+    with bad_values(key):
+        return build_tricks(tricks_cfg or {}, key)
+
+
+def _data_spec(name: str, cfg: dict[str, Any]) -> DataSpec:
+    from gangrid.data import check_dataset_cfg
+
+    key = f"datasets.{name}"
+    with bad_values(key, cfg):
+        source = check_dataset_cfg(name, cfg, key)
+        native = getattr(source, "native", {})
+        if source.kind == "points":
+            return DataSpec("points", (2,), 0)
+        res = int(cfg.get("resolution", native.get("resolution", 0)))
+        ch = int(cfg.get("channels", native.get("channels", 1)))
+        return DataSpec("image", (ch, res, res), int(native.get("classes", 0)))
 
 
 def _check_axis(params: dict[str, Any], study: str, axis: str) -> None:
@@ -35,7 +96,41 @@ def _check_axis(params: dict[str, Any], study: str, axis: str) -> None:
     for i, name in enumerate(params["studies"][study][axis]):
         if name not in params[section]:
             known = ", ".join(params[section]) or "none"
-            raise ConfigError(f"studies.{study}.{axis}[{i}]: unknown {section[:-1]} preset '{name}' (known: {known})")
+            raise ConfigError(f"studies.{study}.{axis}[{i}]: unknown {SINGULAR[section]} preset '{name}' (known: {known})")
+
+
+def _train_origin(params: dict[str, Any], run: Any, top: str) -> str:
+    """The params key that sets `train.<top>` for a run: the last layer of train < arch < loss < trick < study."""
+    layers = [
+        (f"studies.{run.study}.train", params["studies"][run.study].get("train")),
+        (f"tricks.{run.trick}.train", params["tricks"][run.trick].get("train")),
+        (f"losses.{run.loss}.train", params["losses"][run.loss].get("train")),
+        (f"archs.{run.arch}.train", params["archs"][run.arch].get("train")),
+    ]
+    for key, layer in layers:
+        if isinstance(layer, dict) and top in layer:
+            return key
+    return "train"
+
+
+def check_run_train(params: dict[str, Any], run: Any) -> None:
+    """ConfigError naming the preset key unless the run's effective `train` section satisfies the schema.
+
+    Presets and studies may override train settings (`losses.wgan.train.lr`),
+    which the schema cannot type-check where they are written.
+    """
+    from gangrid.config import _key_path, _schema_validator
+
+    validator = _schema_validator()
+    schema = {"$defs": validator.schema["$defs"], **validator.schema["properties"]["train"]}
+    train = resolve_run(params, run)["train"]
+    train = {k: v for k, v in train.items() if not (k in ("lr_g", "lr_d") and v is None)}
+    errors = sorted(validator.evolve(schema=schema).iter_errors(train), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        err = errors[0]
+        path = list(err.absolute_path)
+        origin = _train_origin(params, run, str(path[0])) if path else "train"
+        raise ConfigError(f"{origin}.{_key_path(path)}: {err.message} (run {run.study}/{run.name})")
 
 
 def validate(params: dict[str, Any]) -> None:
@@ -43,17 +138,16 @@ def validate(params: dict[str, Any]) -> None:
     from gangrid.losses import LOSSES
     from gangrid.metrics import get_metric
     from gangrid.nets import get_family
-    from gangrid.tricks import build_tricks
 
     specs = {name: _data_spec(name, cfg) for name, cfg in params["datasets"].items()}
     for name, arch in params["archs"].items():
         get_family(arch["family"], f"archs.{name}.family")
-        build_tricks(arch.get("tricks") or {}, f"archs.{name}.tricks")
+        build_checked_tricks(arch.get("tricks"), f"archs.{name}.tricks")
     for name, loss in params["losses"].items():
         LOSSES.get(loss["fn"], f"losses.{name}.fn")
-        build_tricks(loss.get("tricks") or {}, f"losses.{name}.tricks")
+        build_checked_tricks(loss.get("tricks"), f"losses.{name}.tricks")
     for name, trick in params["tricks"].items():
-        build_tricks({k: v for k, v in trick.items() if k != "train"}, f"tricks.{name}")
+        build_checked_tricks({k: v for k, v in trick.items() if k != "train"}, f"tricks.{name}")
     for i, metric in enumerate(params["eval"].get("metrics", [])):
         get_metric(metric, f"eval.metrics[{i}]")
     for study, spec in params["studies"].items():
@@ -65,7 +159,11 @@ def validate(params: dict[str, Any]) -> None:
             if value not in values:
                 raise ConfigError(f"studies.{study}.baseline.{axis}: '{value}' is not on the study's {AXIS_OF[axis]} axis {values}")
     checked: set[tuple[str, str, str]] = set()
+    trained: set[tuple[str, str, str, str]] = set()
     for run in iter_runs(params):
+        if (run.study, run.arch, run.loss, run.trick) not in trained:
+            trained.add((run.study, run.arch, run.loss, run.trick))
+            check_run_train(params, run)
         key = (run.dataset, run.arch, run.trick)
         if key in checked:
             continue
@@ -74,13 +172,34 @@ def validate(params: dict[str, Any]) -> None:
         arch_preset = params["archs"][run.arch]
         implied = deep_merge(arch_preset.get("tricks"), params["losses"][run.loss].get("tricks"))
         overrides = {}
-        for t in build_tricks(deep_merge(implied, {k: v for k, v in trick.items() if k != "train"}), f"tricks.{run.trick}"):
+        for t in build_checked_tricks(deep_merge(implied, {k: v for k, v in trick.items() if k != "train"}), f"tricks.{run.trick}"):
             overrides.update(t.arch_overrides())
         arch = deep_merge({"name": run.arch, "z_dim": params["train"]["z_dim"]},
                           {k: v for k, v in arch_preset.items() if k not in ("train", "tricks")}, overrides)
         family = get_family(arch["family"], f"archs.{run.arch}.family")
         if family.check is not None:
             try:
-                family.check(arch, specs[run.dataset])
+                with bad_values(f"archs.{run.arch}", arch):
+                    family.check(arch, specs[run.dataset])
             except ConfigError as exc:
                 raise ConfigError(f"studies.{run.study}: dataset '{run.dataset}' with {exc}") from None
+
+
+def check_processed(dataset: str, split: str) -> None:
+    """Raise DataError naming the file unless every array of `split` exists and matches its manifest sha256."""
+    from gangrid.data.store import processed_dir, read_manifest
+    from gangrid.io import sha256_file
+
+    manifest = read_manifest(dataset)
+    root = processed_dir(dataset)
+    files = {name: entry for name, entry in (manifest.get("files") or {}).items() if name.startswith(f"{split}_")}
+    if not files:
+        raise DataError(f"{root / 'manifest.json'}: lists no '{split}' files; rerun `gangrid preprocess {dataset}`")
+    for name, entry in sorted(files.items()):
+        path = root / name
+        if not path.exists():
+            raise DataError(f"missing {path}: rerun `gangrid preprocess {dataset}`")
+        expected = entry.get("sha256") if isinstance(entry, dict) else None
+        if expected and sha256_file(path) != expected:
+            raise DataError(f"{path}: sha256 does not match {root / 'manifest.json'} (the file changed or is corrupt); "
+                            f"rerun `gangrid preprocess {dataset}`")
