@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -18,7 +20,11 @@ from gangrid.translation.nets import (
     patch_grid,
     receptive_field,
 )
-from translation_util import one_thread  # noqa: F401
+from gangrid.tricks import build_tricks
+from gangrid.translation.nets import TRANSLATION_FAMILIES
+from translation_util import PARAMS, one_thread  # noqa: F401
+
+TRANSLATION_PRESETS = [name for name, p in PARAMS["archs"].items() if p["family"] in TRANSLATION_FAMILIES]
 
 PAIRED16 = DataSpec("paired", (1, 16, 16), 10)
 
@@ -145,3 +151,19 @@ def test_family_check_names_the_bad_option(options, message):
 def test_translation_families_refuse_gan_data():
     with pytest.raises(ConfigError, match="kind: translation"):
         build_nets(arch("pix2pix", d_layers=1), DataSpec("image", (1, 16, 16), 10))
+
+
+@pytest.mark.parametrize("name", TRANSLATION_PRESETS)
+def test_every_translation_preset_fits_its_resolution(name):
+    preset = PARAMS["archs"][name]
+    side = int(re.search(r"(\d+)(?:_|$)", name).group(1))  # the resolution ending the preset's name
+    cfg = {**{k: v for k, v in preset.items() if k not in ("train", "tricks")}, "name": name}
+    data = DataSpec("paired", (1, side, side), 10)
+    from gangrid.nets import get_family
+
+    get_family(preset["family"]).check(cfg, data)
+    assert {t.name for t in build_tricks(preset["tricks"])} >= ({"l1_target"} if preset["family"] == "pix2pix" else {"cycle"})
+    if side == 16:
+        g, d = build_nets(cfg, data)
+        x = torch.zeros(2, 1, 16, 16)
+        assert all(g[k](x).shape == x.shape for k in g.keys())

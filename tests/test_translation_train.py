@@ -163,6 +163,13 @@ def test_cyclegan_draws_unpaired_batches_even_from_a_paired_set():
     assert set(trainer.samplers) == {"a", "b"}
 
 
+def test_a_trick_preset_adjusts_the_terms_its_arch_implies():
+    cfg = tiny_config("cyclegan", CYCLE_TERMS, trick={"identity": {"weight": 0.0}, "image_pool": {"size": 0}})
+    assert cfg["tricks"]["identity"] == {"weight": 0.0} and cfg["tricks"]["cycle"] == {"weight": 10.0}
+    stats = make_trainer(cfg).iteration()
+    assert "g_cycle" in stats and "g_identity" not in stats
+
+
 def test_lr_is_constant_then_decays_linearly_to_zero():
     cfg = tiny_config("pix2pix", {**P2P_TERMS, "lr_schedule": {"kind": "linear", "start": 0.5, "end": 0.0}}, steps=8)
     trainer = make_trainer(cfg)

@@ -32,13 +32,15 @@ def one_thread():
 
 
 def tiny_config(family: str, tricks: dict[str, Any], loss: str = "lsgan", arch: dict[str, Any] | None = None,
-                **train: Any) -> dict[str, Any]:
-    """The resolved config of a one-run translation study with a tiny `family` arch implying `tricks`, batch 4."""
+                trick: dict[str, Any] | None = None, **train: Any) -> dict[str, Any]:
+    """The resolved config of a one-run translation study with a tiny `family` arch implying `tricks`
+    (and the trick-axis preset `trick`, if given), batch 4."""
     params = copy.deepcopy(PARAMS)
     params["archs"]["tiny_t"] = {"family": family, **TINY, **(arch or {}), "tricks": tricks}
+    params["tricks"]["tiny_trick"] = trick or {}
     params["studies"] = {"t": {"kind": "translation", "datasets": ["digits"], "archs": ["tiny_t"], "losses": [loss],
-                               "tricks": ["none"], "seeds": [0], "baseline": {}, "train": {}}}
-    cfg = resolve_run(params, RunSpec("t", "digits", "tiny_t", loss, "none", 0))
+                               "tricks": ["tiny_trick"], "seeds": [0], "baseline": {}, "train": {}}}
+    cfg = resolve_run(params, RunSpec("t", "digits", "tiny_t", loss, "tiny_trick", 0))
     cfg["train"].update({"batch_size": 4, "steps": 8, **train})
     return cfg
 
