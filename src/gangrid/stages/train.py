@@ -95,15 +95,20 @@ def train_run(params: dict[str, Any], spec: RunSpec, progress: bool = True) -> d
     run_dir, ckpt_dir = spec.dir, resume_dir(spec.study, spec.name)
     device = pick_device(train.get("device", "auto"))
     check_processed(spec.dataset, "train")
-    split = load_split(spec.dataset, "train", mmap=False)
-    x = torch.from_numpy(split.x)
+    if config["run"]["kind"] == "translation":  # image-to-image study: the loop of gangrid.translation
+        from gangrid.translation.trainer import translation_fresh
 
-    def fresh() -> Trainer:
-        seed_everything(spec.seed)
-        trainer = build_trainer(config, device)
-        y = torch.from_numpy(split.y) if (split.y is not None and trainer.data.n_classes) else None
-        trainer.attach_data(x, y, seed=spec.seed)
-        return trainer
+        fresh = translation_fresh(config, device, spec.dataset, spec.seed)
+    else:
+        split = load_split(spec.dataset, "train", mmap=False)
+        x = torch.from_numpy(split.x)
+
+        def fresh() -> Trainer:
+            seed_everything(spec.seed)
+            trainer = build_trainer(config, device)
+            y = torch.from_numpy(split.y) if (split.y is not None and trainer.data.n_classes) else None
+            trainer.attach_data(x, y, seed=spec.seed)
+            return trainer
 
     trainer, resumed = resume(ckpt_dir, chash, fresh)
     ensure_writable(run_dir)
