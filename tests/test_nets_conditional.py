@@ -54,7 +54,8 @@ def digits(tmp_path_factory):
 
 def train_run(arch: str, loss: str, train, steps: int, batch: int = 32) -> tuple[Trainer, dict]:
     """Train `arch` x `loss` (its implied tricks included) on the digits train split."""
-    cfg = resolve_run(PARAMS, RunSpec(next(iter(PARAMS["studies"])), "digits", arch, loss, "none", 0))
+    study = {"datasets": ["digits"], "archs": [arch], "losses": [loss], "tricks": ["none"], "seeds": [0], "baseline": {}, "train": {}}
+    cfg = resolve_run({**PARAMS, "studies": {"nets": study}}, RunSpec("nets", "digits", arch, loss, "none", 0))  # params' train defaults
     cfg["train"].update(steps=steps, batch_size=batch)
     seed_everything(0)
     trainer = Trainer(cfg, DATA)

@@ -1,6 +1,6 @@
 """Layers shared by the architecture families: discriminator options, DCGAN-style conv stacks
-(with optional SAGAN self-attention, `gangrid.nets.attention`), conditional normalisation, and the ProGAN/StyleGAN layers (equalized
-learning rate, pixel norm).
+(with optional SAGAN self-attention, `gangrid.nets.attention`), conditional normalisation,
+and the ProGAN/StyleGAN layers (equalized learning rate, pixel norm).
 
 The conv stacks handle any square resolution `s * 2**k` with a start size `s` in 4..7
 (16 -> 4x4 start, 28 -> 7x7, 32 -> 4x4, 64 -> 4x4).
