@@ -59,10 +59,13 @@ def make_repo(dest: Path, edit=None, steps: int = 20) -> Path:
 def tiny_grid(params: dict[str, Any], losses: tuple[str, ...] = ("ns", "hinge"), dataset: str = "ring8") -> dict[str, Any]:
     """One study (modes2d) on one 2-D dataset: one run per loss, seed 0 (the orchestration tests' grid).
 
-    Every job uses one thread, so two jobs share the 2 cores of a CI machine (or a 2-CPU test cluster).
+    Every job uses one thread, so two jobs share the 2 cores of a CI machine (or a 2-CPU test cluster);
+    no PDF is compiled.
     """
     for section in ("train", "eval"):
         params[section].setdefault("resources", {})["threads"] = 1
+    if "report" in params:
+        params["report"]["pdf"] = "never"  # the paper's LaTeX compile is the report tests' business
     study = params["studies"]["modes2d"]
     study.update(datasets=[dataset], archs=["mlp2d"], losses=list(losses), tricks=["none"], seeds=[0])
     study["baseline"] = {"loss": losses[0], "trick": "none"}

@@ -94,6 +94,13 @@ def test_metrics_and_plots_are_declared(grid_repo):
             assert json.dumps(spec["content"]).count('"step"') > 0  # x axis: the training step
 
 
+@pytest.mark.parametrize("profile", ["local", "slurm", "cluster"])
+def test_every_profile_loads_and_sees_the_grid_up_to_date(grid_repo, profile):
+    """Snakemake (any profile) agrees that the grid dvc just reproduced is up to date."""
+    out = sh(["snakemake", "-n", "--profile", f"profiles/{profile}"], grid_repo).stdout
+    assert "Nothing to be done" in out, out[-2000:]
+
+
 def test_snakemake_cluster_generic_completes_the_grid(grid_repo, tmp_path):
     """(4) the grid under `--executor cluster-generic`, each job submitted through a local submit command."""
     repo = copy_repo(grid_repo, tmp_path / "cg")
