@@ -39,5 +39,5 @@ system-deps:
 
 # Remove every pipeline output (data, models, results, reports, checkpoints, logs).
 clean-outputs:
-	rm -rf data/raw data/processed models results reports/tables reports/figures reports/report.md \
+	rm -rf data/raw data/processed models results reports/tables reports/figures reports/report.md reports/paper \
 		reports/report.html checkpoints logs benchmarks .snakemake dvc.lock

@@ -25,9 +25,17 @@ def outputs(repo: Path) -> list[Path]:
     files = [spec.dir / f for spec in iter_runs(params) for f in RUN_FILES]
     files += [Path("results/real") / ds / "metrics.json" for ds in params["datasets"]]
     files += [Path("models/classifier") / f"{ds}.pt" for ds in params["datasets"]]
-    files += [Path("reports/report.md"), Path("reports/tables/runs.csv")]
-    files += [Path("reports/figures") / f"samples_{s}.png" for s in params["studies"]]
+    files += [Path("reports/report.md"), Path("reports/report.html"), Path("reports/tables/runs.csv")]
+    files += [Path("reports/figures/index.json")]
     return files
+
+
+def figure_files(repo: Path) -> list[Path]:
+    """Every PNG and PDF listed in reports/figures/index.json (at least one figure per study)."""
+    index = json.loads((repo / "reports/figures/index.json").read_text())["figures"]
+    studies = {f["study"] for f in index if f.get("study")}
+    assert studies >= set(load_params(repo / "params.yaml")["studies"]), studies
+    return [Path("reports/figures") / f"{f['stem']}.{ext}" for f in index for ext in ("png", "pdf")]
 
 
 def test_orchestrators_agree_on_the_run_set(tiny_repo):
@@ -39,7 +47,7 @@ def test_orchestrators_agree_on_the_run_set(tiny_repo):
 
 def test_dvc_repro_then_snakemake(tiny_repo):
     sh(["dvc", "repro"], tiny_repo)
-    for rel in outputs(tiny_repo):
+    for rel in outputs(tiny_repo) + figure_files(tiny_repo):
         assert (tiny_repo / rel).exists() and (tiny_repo / rel).stat().st_size > 0, rel
     report = (tiny_repo / "reports/report.md").read_text()
     assert "real data" in report

@@ -31,7 +31,7 @@ from gangrid.io import load_torch, remove_stale_temps, save_torch, untracked
 CHECKPOINT_ROOT = Path("checkpoints")
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The code a trained state depends on (the train stage's code deps in dvc.yaml / the Snakefile).
-TRAINING_CODE = ("train.py", "stages/train.py", "nets", "losses.py", "tricks")
+TRAINING_CODE = ("train.py", "stages/train.py", "nets", "losses.py", "tricks", "translation")
 
 
 class Resumable(Protocol):

@@ -93,6 +93,28 @@ def code(*paths):
     return files
 
 
+def study_code(*paths):
+    """Input function: `code(*paths)`, plus the translation package for runs of translation studies."""
+
+    def files(w):
+        extra = ("translation",) if P["studies"][w.study].get("kind", "gan") == "translation" else ()
+        return code(*paths, *extra)
+
+    return files
+
+
+def dataset_code(*paths):
+    """Input function: `code(*paths)`, plus the translation package for image-to-image datasets."""
+
+    def files(w):
+        from gangrid.data import get_source
+
+        kind = getattr(get_source(P["datasets"][w.dataset]["source"]), "kind", "image")
+        return code(*paths, *(("translation",) if kind in ("paired", "unpaired") else ()))
+
+    return files
+
+
 def run_dir(w):
     """`results/<study>/<run>` of a job."""
     return f"results/{w.study}/{w.run}"

@@ -35,7 +35,7 @@ rule preprocess:
 rule train_classifier:
     input:
         "data/processed/{dataset}",
-        code("classifier.py", "stages/data.py"),
+        dataset_code("classifier.py", "stages/data.py"),
     output:
         model="models/classifier/{dataset}.pt",
         metrics=report("models/classifier/{dataset}.json", category="Classifiers", labels={"dataset": "{dataset}"}),
@@ -56,7 +56,7 @@ rule evaluate_real:
     input:
         "data/processed/{dataset}",
         "models/classifier/{dataset}.pt",
-        code("metrics", "stages/evaluate.py"),
+        dataset_code("metrics", "stages/evaluate.py"),
     output:
         "results/real/{dataset}/metrics.json",
     params:

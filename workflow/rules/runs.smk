@@ -4,7 +4,7 @@
 rule train:
     input:
         data=lambda w: f"data/processed/{spec(w).dataset}",
-        code=code("train.py", "stages/train.py", "nets", "losses.py", "tricks"),
+        code=study_code("train.py", "stages/train.py", "nets", "losses.py", "tricks"),
     output:
         checkpoint="results/{study}/{run}/checkpoint.pt",
         config="results/{study}/{run}/config.json",
@@ -27,7 +27,7 @@ rule sample:
     input:
         "results/{study}/{run}/checkpoint.pt",
         "results/{study}/{run}/status.json",
-        code("stages/sample.py"),
+        study_code("stages/sample.py"),
     output:
         samples="results/{study}/{run}/samples.npz",
         grid=report(
@@ -55,7 +55,7 @@ rule evaluate:
         "results/{study}/{run}/samples.npz",
         lambda w: f"data/processed/{spec(w).dataset}",
         lambda w: f"models/classifier/{spec(w).dataset}.pt",
-        code("metrics", "stages/evaluate.py"),
+        study_code("metrics", "stages/evaluate.py"),
     output:
         "results/{study}/{run}/metrics.json",
     params:
