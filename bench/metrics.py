@@ -10,7 +10,7 @@ and prints wall time, the speed-up (reference time / ours), peak traced memory
 largest relative difference. Timings are the best of --repeats runs.
 
     python bench/metrics.py                         # N=10000, d=128 and 2048, KID 100 subsets of 1000
-    python bench/metrics.py --n 5000 --dims 64 --repeats 3
+    python bench/metrics.py --n 5000 --dims 64 --repeats 3 --threads 1
 """
 
 from __future__ import annotations
@@ -85,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="+", choices=["FID", "KID", "PRDC"], help="only these metrics")
+    parser.add_argument("--threads", type=int, help="BLAS threads for both sides (default: the library default)")
     args = parser.parse_args(argv)
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
 
     import scipy
     import sklearn
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# N={args.n} per set, float64 features; KID {args.kid_subsets} subsets of {args.kid_subset_size}; "
           f"P/R/D/C k={args.k}; best of {args.repeats}")
     print(f"# numpy {np.__version__}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+          f"{os.cpu_count()} CPUs, BLAS threads {args.threads or 'default'}, load average {os.getloadavg()[0]:.1f}")
     header = f"{'metric':<6} {'d':>5} {'ours s':>9} {'ref s':>9} {'speed-up':>9} {'ours MB':>9} {'ref MB':>9} {'max rel diff':>13}  values (ours | reference)"
     print(header)
     print("-" * len(header))

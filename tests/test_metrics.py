@@ -185,7 +185,7 @@ def test_prdc_equals_the_prdc_package(k):
 def test_prdc_with_distinct_k_and_tiny_memory_budget():
     """P/R with k=3 and D/C with k=5 (two prdc calls as the reference), computed in many small blocks."""
     real, fake = features(800, 12, 2), features(650, 12, 3, shift=0.3)
-    ours = prdc(real, fake, pr_k=3, dc_k=5, budget_mb=0.05)
+    ours = prdc(real, fake, pr_k=3, dc_k=5, budget_mb=0.05, block=50)
     r3, r5 = reference_prdc(real, fake, 3), reference_prdc(real, fake, 5)
     assert ours == pytest.approx({"precision": r3["precision"], "recall": r3["recall"],
                                   "density": r5["density"], "coverage": r5["coverage"]}, abs=1e-12)
@@ -195,13 +195,23 @@ def test_knn_radii_and_cross_blocks_equal_brute_force():
     x, y = features(300, 6, 0), features(170, 6, 1)
     full = scipy.spatial.distance.cdist(x, x, "sqeuclidean")
     np.fill_diagonal(full, np.inf)
-    radii = knn_sq_radii(x, (1, 4), budget_mb=0.01)
+    radii = knn_sq_radii(x, (1, 4), block=37)
     for k in (1, 4):
         assert np.allclose(radii[k], np.sort(full, axis=1)[:, k - 1], rtol=1e-9, atol=1e-9)
     blocks = list(cross_blocks(x, y, budget_mb=0.01))
     assert len(blocks) > 1
     stacked = np.concatenate([b for _, b in blocks])
     assert np.allclose(stacked, scipy.spatial.distance.cdist(x, y, "sqeuclidean"), rtol=1e-9, atol=1e-9)
+
+
+def test_knn_radii_with_duplicate_points():
+    x = np.repeat(features(150, 4, 0), 2, axis=0)  # every point twice: its nearest other point is its twin
+    full = scipy.spatial.distance.cdist(x, x, "sqeuclidean")
+    np.fill_diagonal(full, np.inf)
+    radii = knn_sq_radii(x, (1, 2, 3), block=32)
+    assert np.allclose(radii[1], 0.0, atol=1e-9)
+    for k in (2, 3):
+        assert np.allclose(radii[k], np.sort(full, axis=1)[:, k - 1], rtol=1e-9, atol=1e-9)
 
 
 def test_prdc_of_a_set_with_itself():
@@ -230,3 +240,18 @@ def test_kl_to_uniform():
     assert kl_to_uniform(np.array([0.0, 9.0, 0.0])) == pytest.approx(np.log(3))
     p = np.array([0.5, 0.25, 0.25])
     assert kl_to_uniform(p * 8) == pytest.approx(float(np.sum(p * np.log(p * 3))))
+
+
+def test_metrics_bench_runs_and_reports_equal_values(capsys):
+    """bench/metrics.py on a tiny problem: exits 0 and prints FID, KID and PRDC rows equal to the references."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_metrics", Path(__file__).resolve().parents[1] / "bench" / "metrics.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--n", "300", "--dims", "8", "--kid-subsets", "3", "--kid-subset-size", "100"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] in (["FID"], ["KID"], ["PRDC"])]
+    assert [r[0] for r in rows] == ["FID", "KID", "PRDC"]
+    assert all(float(r[7]) < 1e-9 for r in rows)  # max relative difference to clean-fid / prdc
+

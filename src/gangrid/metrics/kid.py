@@ -3,10 +3,10 @@ polynomial kernel k(x, y) = (x.y / d + 1)^3, averaged over random subsets (mean 
 
 Subsets are drawn exactly as clean-fid's `kernel_distance(feats1, feats2)` draws
 them (legacy `RandomState`, a subset of feats2 then one of feats1, per round), so
-with the same seed both give the same value. Kernel sums are taken without
-materialising the cube (sum k^3 = <k*k, k>) and a term whose subset is the
-whole set (a mere permutation) is computed once. Rows are augmented to
-[x / sqrt(d), 1] once, so each Gram block is x.y / d + 1 straight from BLAS.
+with the same seed both give the same value. The kernel is cubed and summed
+chunk by chunk of the Gram matrix while in cache (no pow, no temporaries the
+size of the Gram matrix), and a term whose subset is the whole set (a mere
+permutation) is computed once.
 """
 
 from __future__ import annotations
@@ -28,41 +28,57 @@ def kid_subsets(n1: int, n2: int, m: int, num_subsets: int, seed: int | None) ->
         yield i1, i2
 
 
-def augment(features: np.ndarray) -> np.ndarray:
-    """[f / sqrt(d), 1] as float64: its Gram matrix is f.g / d + 1, the kernel's inner part, in one product."""
-    f = as_f64(features)
-    return np.hstack([f * (1.0 / np.sqrt(f.shape[1])), np.ones((len(f), 1))])
-
-
 class _CubicKernel:
-    """Sums of k(a, b) = (a.b / d + 1)^3 over blocks of pairs of augmented rows, with reusable buffers."""
+    """Sums of k(x, y) = (x.y / d + 1)^3 over pairs of rows of two m-row blocks.
 
-    def __init__(self, m: int) -> None:
+    Rows are pre-scaled by 1/sqrt(d). The Gram matrix comes from one BLAS call
+    (syrk for a within-set block) into a reused buffer; it is then shifted by 1,
+    cubed and summed a cache-sized chunk at a time (sum k^3 = <k*k, k>), so the
+    cube is never written to memory.
+    """
+
+    def __init__(self, m: int, d: int, chunk_bytes: int = 1 << 19) -> None:
+        self.scale = 1.0 / np.sqrt(d)
         self.gram = np.empty((m, m))
-        self.square = np.empty((m, m))
+        self.chunk = int(max(1024, chunk_bytes // 8))
+        self.square = np.empty(self.chunk)
 
-    def _sum(self, a: np.ndarray, b: np.ndarray) -> float:
+    def scaled(self, features: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+        """float64 rows (all, or those at idx) times 1/sqrt(d)."""
+        x = np.asarray(features, dtype=np.float64)
+        x = x[idx] if idx is not None else x.copy()
+        x *= self.scale
+        return x
+
+    def self_term(self, xs: np.ndarray) -> float:
+        """Mean of k(x_i, x_j) over i != j (the unbiased within-set term) of pre-scaled rows."""
+        m = len(xs)
+        diag = (np.einsum("ij,ij->i", xs, xs) + 1.0) ** 3
+        return (self._cube_sum(xs, xs) - float(diag.sum())) / (m * (m - 1))
+
+    def cross_term(self, xs: np.ndarray, ys: np.ndarray) -> float:
+        """Mean of k(x_i, y_j) over all pairs of pre-scaled rows."""
+        return self._cube_sum(xs, ys) / (len(xs) * len(ys))
+
+    def _cube_sum(self, a: np.ndarray, b: np.ndarray) -> float:
+        """sum over all (i, j) of (a_i.b_j + 1)^3."""
         fits = self.gram.shape == (len(a), len(b))
-        k = np.matmul(a, b.T, out=self.gram if fits else None)
-        sq = np.multiply(k, k, out=self.square if fits else None)
-        return float(np.vdot(sq, k))
-
-    def self_term(self, xa: np.ndarray) -> float:
-        """Mean of k(x_i, x_j) over i != j (the unbiased within-set term)."""
-        m = len(xa)
-        diag = np.einsum("ij,ij->i", xa, xa) ** 3
-        return (self._sum(xa, xa) - float(diag.sum())) / (m * (m - 1))
-
-    def cross_term(self, xa: np.ndarray, ya: np.ndarray) -> float:
-        """Mean of k(x_i, y_j) over all pairs."""
-        return self._sum(xa, ya) / (len(xa) * len(ya))
+        k = np.matmul(a, b.T, out=self.gram if fits else None).reshape(-1)  # a @ a.T: numpy calls syrk
+        total = 0.0
+        for c0 in range(0, len(k), self.chunk):
+            part = k[c0 : c0 + self.chunk]
+            part += 1.0
+            sq = np.multiply(part, part, out=self.square[: len(part)])
+            total += float(np.dot(sq, part))
+        return total
 
 
 def mmd2_unbiased_poly(x: np.ndarray, y: np.ndarray) -> float:
     """Unbiased MMD^2 between two equal-size sets under the cubic polynomial kernel."""
-    xa, ya = augment(x), augment(y)
-    kernel = _CubicKernel(len(xa))
-    return kernel.self_term(xa) + kernel.self_term(ya) - 2.0 * kernel.cross_term(xa, ya)
+    x, y = as_f64(x), as_f64(y)
+    kernel = _CubicKernel(len(x), x.shape[1])
+    xs, ys = kernel.scaled(x), kernel.scaled(y)
+    return kernel.self_term(xs) + kernel.self_term(ys) - 2.0 * kernel.cross_term(xs, ys)
 
 
 def kernel_distance(
@@ -72,22 +88,25 @@ def kernel_distance(
 
     `seed=None` draws from numpy's global random state, as clean-fid does.
     """
-    if feats1.shape[1] != feats2.shape[1]:
-        raise ValueError(f"feature dimensions differ: {feats1.shape[1]} vs {feats2.shape[1]}")
-    f1, f2 = augment(feats1), augment(feats2)
+    f1, f2 = as_f64(feats1), as_f64(feats2)
+    if f1.shape[1] != f2.shape[1]:
+        raise ValueError(f"feature dimensions differ: {f1.shape[1]} vs {f2.shape[1]}")
     m = min(len(f1), len(f2), max_subset_size)
     if m < 2:
         raise ValueError(f"KID needs at least 2 samples per set, got {len(f1)} and {len(f2)}")
-    kernel = _CubicKernel(m)
-    whole1 = kernel.self_term(f1) if m == len(f1) else None
-    whole2 = kernel.self_term(f2) if m == len(f2) else None
+    kernel = _CubicKernel(m, f1.shape[1])
+    whole1 = kernel.scaled(f1) if m == len(f1) else None
+    whole2 = kernel.scaled(f2) if m == len(f2) else None
+    term1 = kernel.self_term(whole1) if whole1 is not None else None
+    term2 = kernel.self_term(whole2) if whole2 is not None else None
     if whole1 is not None and whole2 is not None:  # every subset is the whole of both sets
-        return whole1 + whole2 - 2.0 * kernel.cross_term(f1, f2), 0.0
+        return term1 + term2 - 2.0 * kernel.cross_term(whole1, whole2), 0.0
     values = np.empty(num_subsets)
     for s, (i1, i2) in enumerate(kid_subsets(len(f1), len(f2), m, num_subsets, seed)):
-        x, y = f1[i1], f2[i2]
-        t1 = whole1 if whole1 is not None else kernel.self_term(x)
-        t2 = whole2 if whole2 is not None else kernel.self_term(y)
+        x = whole1 if whole1 is not None else kernel.scaled(f1, i1)  # a permutation: same sums
+        y = whole2 if whole2 is not None else kernel.scaled(f2, i2)
+        t1 = term1 if term1 is not None else kernel.self_term(x)
+        t2 = term2 if term2 is not None else kernel.self_term(y)
         values[s] = t1 + t2 - 2.0 * kernel.cross_term(x, y)
     return float(values.mean()), float(values.std())
 

@@ -24,10 +24,14 @@ def prdc(
     pr_k: int = 3,
     dc_k: int = 5,
     budget_mb: float = DEFAULT_BUDGET_MB,
+    block: int = 1024,
 ) -> dict[str, float]:
-    """Precision and recall with k = pr_k, density and coverage with k = dc_k."""
-    real_r = knn_sq_radii(real, tuple(sorted({pr_k, dc_k})), budget_mb)
-    fake_r = knn_sq_radii(fake, (pr_k,), budget_mb)[pr_k]
+    """Precision and recall with k = pr_k, density and coverage with k = dc_k.
+
+    The real-vs-fake distances come in row blocks within `budget_mb`; the k-NN radii in `block`-sized tiles.
+    """
+    real_r = knn_sq_radii(real, tuple(sorted({pr_k, dc_k})), block)
+    fake_r = knn_sq_radii(fake, (pr_k,), block)[pr_k]
     n_fake = len(fake)
     precise = np.zeros(n_fake, dtype=bool)
     density_hits = np.zeros(n_fake, dtype=np.int64)
@@ -38,7 +42,7 @@ def prdc(
         precise |= inside_pr.any(axis=0)
         recalled[rows] = (d2 < fake_r[None, :]).any(axis=1)
         inside_dc = inside_pr if dc_k == pr_k else d2 < real_r[dc_k][rows, None]
-        density_hits += inside_dc.sum(axis=0)
+        density_hits += inside_dc.sum(axis=0, dtype=np.uint16)  # blocks have < 2^16 rows
         covered[rows] = inside_dc.any(axis=1)
     return {
         "precision": float(precise.mean()),
