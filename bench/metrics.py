@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="+", choices=["FID", "KID", "PRDC"], help="only these metrics")
     parser.add_argument("--threads", type=int, help="BLAS threads for both sides (default: the library default)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the memory-vs-N check of our P/R/D/C")
     args = parser.parse_args(argv)
     if args.threads:
         from threadpoolctl import threadpool_limits
@@ -116,6 +117,16 @@ def main(argv: list[str] | None = None) -> int:
             shown = ", ".join(f"{k}={v_ours[k]:.6g}|{v_ref[k]:.6g}" for k in v_ref)
             print(f"{name:<6} {d:>5} {t_ours:>9.2f} {t_ref:>9.2f} {t_ref / t_ours:>8.2f}x {m_ours:>9.0f} {m_ref:>9.0f} "
                   f"{rel_diff(v_ours, v_ref):>13.1e}  {shown}", flush=True)
+    if not args.no_scaling:
+        from gangrid.metrics.prdc import prdc
+
+        d = min(args.dims)
+        peaks = []
+        for n in (args.n // 4, args.n // 2, args.n):
+            real, fake = features(n, d, seed=1, shift=0.0), features(n, d, seed=2, shift=0.15)
+            peaks.append((n, measure(lambda: prdc(real, fake, args.k, args.k), 1)[2]))
+        shown = ", ".join(f"N={n}: {mb:.0f} MB" for n, mb in peaks)
+        print(f"# our P/R/D/C peak memory vs N at d={d} (bounded by eval.memory_mb, not N^2): {shown}")
     return 0
 
 
