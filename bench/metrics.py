@@ -7,7 +7,8 @@ For each feature dimension (default 128 and 2048) and N real = N fake samples
   PRDC   gangrid prdc (k for P/R and D/C)  vs prdc.compute_prdc
 and prints wall time, the speed-up (reference time / ours), peak traced memory
 (tracemalloc: numpy buffers, not BLAS workspaces), both values and their
-largest relative difference. Timings are the best of --repeats runs.
+largest relative difference. Ours and the reference run alternately, --repeats
+times each; the best time of each is kept (the machine's load hits both alike).
 
     python bench/metrics.py                         # N=10000, d=128 and 2048, KID 100 subsets of 1000
     python bench/metrics.py --n 5000 --dims 64 --repeats 3 --threads 1
@@ -35,18 +36,32 @@ def features(n: int, d: int, seed: int, shift: float) -> np.ndarray:
     return np.maximum(z @ w + 0.5 * rng.standard_normal((n, d)), 0.0)
 
 
+def measure_once(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """(result, wall seconds, peak traced MB) of one call."""
+    tracemalloc.start()
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):  # prdc / clean-fid print progress lines
+        result = fn()
+    seconds = time.perf_counter() - t
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return result, seconds, peak
+
+
 def measure(fn: Callable[[], Any], repeats: int) -> tuple[Any, float, float]:
     """(result, best wall seconds, peak traced MB over the runs)."""
-    best, peak, result = float("inf"), 0.0, None
+    runs = [measure_once(fn) for _ in range(repeats)]
+    return runs[-1][0], min(r[1] for r in runs), max(r[2] for r in runs)
+
+
+def compare(ours: Callable[[], Any], ref: Callable[[], Any], repeats: int) -> tuple[tuple, tuple]:
+    """Both measured alternately (ours, reference, ours, ...) so that load changes hit both alike."""
+    o, r = [], []
     for _ in range(repeats):
-        tracemalloc.start()
-        t = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):  # prdc / clean-fid print progress lines
-            result = fn()
-        best = min(best, time.perf_counter() - t)
-        peak = max(peak, tracemalloc.get_traced_memory()[1] / 2**20)
-        tracemalloc.stop()
-    return result, best, peak
+        o.append(measure_once(ours))
+        r.append(measure_once(ref))
+    best = lambda runs: (runs[-1][0], min(x[1] for x in runs), max(x[2] for x in runs))  # noqa: E731
+    return best(o), best(r)
 
 
 def rel_diff(a: dict[str, float], b: dict[str, float]) -> float:
@@ -82,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kid-subsets", type=int, default=100)
     parser.add_argument("--kid-subset-size", type=int, default=1000)
     parser.add_argument("--k", type=int, default=5, help="k of the k-NN radii for P/R/D/C (both sides)")
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=2, help="alternating runs of each side; best time kept")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", nargs="+", choices=["FID", "KID", "PRDC"], help="only these metrics")
     parser.add_argument("--threads", type=int, help="BLAS threads for both sides (default: the library default)")
@@ -112,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, ours, ref in cases(real, fake, args):
             if args.only and name not in args.only:
                 continue
-            v_ours, t_ours, m_ours = measure(ours, args.repeats)
-            v_ref, t_ref, m_ref = measure(ref, args.repeats)
+            (v_ours, t_ours, m_ours), (v_ref, t_ref, m_ref) = compare(ours, ref, args.repeats)
             shown = ", ".join(f"{k}={v_ours[k]:.6g}|{v_ref[k]:.6g}" for k in v_ref)
             print(f"{name:<6} {d:>5} {t_ours:>9.2f} {t_ref:>9.2f} {t_ref / t_ours:>8.2f}x {m_ours:>9.0f} {m_ref:>9.0f} "
                   f"{rel_diff(v_ours, v_ref):>13.1e}  {shown}", flush=True)
