@@ -113,7 +113,8 @@ class Trainer:
     G backward.
     """
 
-    def __init__(self, config: dict[str, Any], data: DataSpec, device: torch.device | str = "cpu") -> None:
+    def __init__(self, config: dict[str, Any], data: DataSpec, device: torch.device | str = "cpu",
+                 optimizers: bool = True) -> None:
         self.config = config
         self.data = data
         self.device = torch.device(device)
@@ -128,8 +129,11 @@ class Trainer:
         self.g: nn.Module = g.to(self.device)
         self.d: nn.Module = d.to(self.device)
         self.loss = get_loss(config["loss"]["fn"], f"losses.{config['loss']['name']}.fn")
-        self.opt_g = make_optimizer(self.g.parameters(), train["optimizer"], train["lr_g"], train["betas"])
-        self.opt_d = make_optimizer(self.d.parameters(), train["optimizer"], train["lr_d"], train["betas"])
+        self.opt_g: torch.optim.Optimizer | None = None
+        self.opt_d: torch.optim.Optimizer | None = None
+        if optimizers:  # sampling needs none (and constructing one costs torch a 0.8 s import of torch._dynamo)
+            self.opt_g = make_optimizer(self.g.parameters(), train["optimizer"], train["lr_g"], train["betas"])
+            self.opt_d = make_optimizer(self.d.parameters(), train["optimizer"], train["lr_d"], train["betas"])
         self.step = 0
         self.sampler: BatchSampler | None = None
         self.last_real: torch.Tensor | None = None
@@ -245,8 +249,9 @@ class Trainer:
         self.step = int(state["step"])
         self.g.load_state_dict(state["g"])
         self.d.load_state_dict(state["d"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        if self.opt_g is not None and self.opt_d is not None:
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
         self.hooks.load_state_dict(state["tricks"])
         if self.sampler is not None and state.get("sampler"):
             self.sampler.load_state_dict(state["sampler"])

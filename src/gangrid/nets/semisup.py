@@ -88,7 +88,7 @@ def run_accuracy(run_dir: str | Path, split: str = "test") -> float:
     run_dir = Path(run_dir)
     config = read_json(run_dir / "config.json")
     device = pick_device(config["train"].get("device", "auto"))
-    trainer = build_trainer(config, device)
+    trainer = build_trainer(config, device, optimizers=False)
     trainer.load_state_dict(load_checked(run_dir / "checkpoint.pt", config_hash(config))["state"], restore_rng=False)
     data = load_split(config["run"]["dataset"], split)
     x = to_model(data.x).to(device)

@@ -21,7 +21,7 @@ from gangrid.train import pick_device, sample_latent
 def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module, dict[str, Any], DataSpec]:
     """The sampling generator (EMA weights when used) of a finished run, its config and data spec."""
     config = read_json(run_dir / "config.json")
-    trainer = build_trainer(config, device)
+    trainer = build_trainer(config, device, optimizers=False)
     payload = load_checked(run_dir / "checkpoint.pt", config_hash(config))
     trainer.load_state_dict(payload["state"], restore_rng=False)
     return trainer.sampling_generator(), config, trainer.data

@@ -37,9 +37,9 @@ def final_payload(trainer: Trainer, config: dict[str, Any], chash: str) -> dict[
     return {"config_hash": chash, "config": config, "state": trainer.state_dict()}
 
 
-def build_trainer(config: dict[str, Any], device: torch.device) -> Trainer:
-    """A Trainer for a resolved config, with the dataset's spec."""
-    return Trainer(config, data_spec(config["run"]["dataset"]), device)
+def build_trainer(config: dict[str, Any], device: torch.device, optimizers: bool = True) -> Trainer:
+    """A Trainer for a resolved config, with the dataset's spec (`optimizers=False`: for sampling)."""
+    return Trainer(config, data_spec(config["run"]["dataset"]), device, optimizers)
 
 
 def divergence(trainer: Trainer, stats: dict[str, torch.Tensor]) -> str | None:

@@ -28,7 +28,7 @@ from gangrid.translation.trainer import TranslationTrainer, build_translation_tr
 def load_translators(run_dir: Path, device: torch.device) -> tuple[nn.Module, dict[str, Any], TranslationTrainer]:
     """The sampling generators (keyed by direction; EMA weights when used) of a finished run, its config and trainer."""
     config = read_json(run_dir / "config.json")
-    trainer = build_translation_trainer(config, device)
+    trainer = build_translation_trainer(config, device, optimizers=False)
     payload = load_checked(run_dir / "checkpoint.pt", config_hash(config))
     trainer.load_state_dict(payload["state"], restore_rng=False)
     return trainer.sampling_generator(), config, trainer

@@ -61,7 +61,8 @@ class TranslationTrainer:
 
     is_translation = True
 
-    def __init__(self, config: dict[str, Any], data: DataSpec, device: torch.device | str = "cpu") -> None:
+    def __init__(self, config: dict[str, Any], data: DataSpec, device: torch.device | str = "cpu",
+                 optimizers: bool = True) -> None:
         self.config = config
         self.data = data
         self.device = torch.device(device)
@@ -87,8 +88,11 @@ class TranslationTrainer:
         self.needs_pairs = self.conditional or any(t.needs_pairs for t in self.terms)
         self._check_model(run)
         self.loss = get_loss(config["loss"]["fn"], f"losses.{config['loss']['name']}.fn")
-        self.opt_g = make_optimizer(self.g.parameters(), train["optimizer"], train["lr_g"], train["betas"])
-        self.opt_d = make_optimizer(self.d.parameters(), train["optimizer"], train["lr_d"], train["betas"])
+        self.opt_g: torch.optim.Optimizer | None = None
+        self.opt_d: torch.optim.Optimizer | None = None
+        if optimizers:  # sampling needs none (and constructing one costs torch a 0.8 s import of torch._dynamo)
+            self.opt_g = make_optimizer(self.g.parameters(), train["optimizer"], train["lr_g"], train["betas"])
+            self.opt_d = make_optimizer(self.d.parameters(), train["optimizer"], train["lr_d"], train["betas"])
         self.step = 0
         self.samplers: dict[str, BatchSampler] = {}
         self.hooks.call("setup", self)
@@ -227,8 +231,9 @@ class TranslationTrainer:
         self.step = int(state["step"])
         self.g.load_state_dict(state["g"])
         self.d.load_state_dict(state["d"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        if self.opt_g is not None and self.opt_d is not None:
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
         self.hooks.load_state_dict(state["tricks"])
         for k, s in self.samplers.items():
             if k in state.get("sampler", {}):
@@ -237,11 +242,11 @@ class TranslationTrainer:
             set_rng_state(state["rng"])
 
 
-def build_translation_trainer(config: dict[str, Any], device: torch.device | str) -> TranslationTrainer:
-    """A TranslationTrainer for a resolved config, with its dataset's spec."""
+def build_translation_trainer(config: dict[str, Any], device: torch.device | str, optimizers: bool = True) -> TranslationTrainer:
+    """A TranslationTrainer for a resolved config, with its dataset's spec (`optimizers=False`: for sampling)."""
     from gangrid.translation.data import translation_spec
 
-    return TranslationTrainer(config, translation_spec(config["run"]["dataset"]), device)
+    return TranslationTrainer(config, translation_spec(config["run"]["dataset"]), device, optimizers)
 
 
 def translation_fresh(config: dict[str, Any], device: torch.device | str, dataset: str, seed: int) -> Callable[[], TranslationTrainer]:

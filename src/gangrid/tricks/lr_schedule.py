@@ -58,7 +58,7 @@ class LRSchedule(Trick):
         hp = self.hp
         f = lr_factor(hp["kind"], step, self.total, hp["every"], hp["gamma"], hp["start"], hp["end"])
         for opt, key in ((trainer.opt_g, "g"), (trainer.opt_d, "d")):
-            for group in opt.param_groups:
+            for group in opt.param_groups if opt is not None else ():
                 group["lr"] = self.base[key] * f
 
     def after_g_step(self, trainer: "Trainer") -> None:
