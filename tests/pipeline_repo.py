@@ -63,7 +63,7 @@ def tiny_grid(params: dict[str, Any], losses: tuple[str, ...] = ("ns", "hinge"),
     no PDF is compiled.
     """
     for section in ("train", "eval"):
-        params[section].setdefault("resources", {})["threads"] = 1
+        params[section]["threads"] = 1
     if "report" in params:
         params["report"]["pdf"] = "never"  # the paper's LaTeX compile is the report tests' business
     study = params["studies"]["modes2d"]

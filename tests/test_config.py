@@ -35,7 +35,7 @@ def test_resolution_layers_in_order(params):
     assert t["lr"] == 5e-4 and t["n_critic"] == 2  # loss overrides arch
     assert t["lr_d"] == 4e-4 and t["lr_g"] == 5e-4  # trick layer; lr_g falls back to lr
     assert t["steps"] == 7  # study wins
-    assert "resources" not in t
+    assert "resources" not in cfg and t["threads"] == params["train"]["threads"]
     assert cfg["tricks"] == {"ema": {"decay": 0.9}, "spectral_norm": {}}
     assert cfg["dataset"]["resolution"] == 16 and cfg["arch"]["family"] == "dcgan"
     assert cfg["run"]["name"] == "digits-dcgan16-hinge-sn-s0"

@@ -247,8 +247,8 @@ def sbatch_option(line: str, option: str) -> str | None:
 def test_slurm_profile_requests_resources_from_params(grid_repo, tmp_path):
     """(5) profiles/slurm: resources from params and placement from the environment become sbatch options."""
     repo = copy_repo(grid_repo, tmp_path / "slurm")
-    params = edit_params(repo, lambda p: p["train"]["resources"].update(gpu=1))
-    train_res, eval_res = params["train"]["resources"], params["eval"]["resources"]
+    params = edit_params(repo, lambda p: p["resources"]["train"].update(gpu=1))
+    train_res, eval_res = params["resources"]["train"], params["resources"]["eval"]
     env = {
         "GANGRID_SLURM_ACCOUNT": "gan_lab", "GANGRID_SLURM_PARTITION": "cpu_q", "GANGRID_SLURM_GPU_PARTITION": "gpu_q",
     }

@@ -166,8 +166,8 @@ def test_tiny_grid_through_the_slurm_executor(slurm_cluster, tmp_path):
 
     def cluster_grid(params):
         tiny_grid(params)
-        params["train"]["resources"].update(gpu=1, mem_mb=1000, runtime=20)
-        params["eval"]["resources"].update(gpu=0, mem_mb=900, runtime=15)
+        params["resources"]["train"].update(gpu=1, mem_mb=1000, runtime=20)
+        params["resources"]["eval"].update(gpu=0, mem_mb=900, runtime=15)
 
     repo = make_repo(tmp_path / "repo", edit=cluster_grid, steps=10)
     params = load_params(repo / "params.yaml")
@@ -188,7 +188,7 @@ def test_tiny_grid_through_the_slurm_executor(slurm_cluster, tmp_path):
     for log in (repo / "logs/slurm").glob("rule_*/*/*.log"):
         jobs.setdefault(log.parts[-3].removeprefix("rule_"), []).append(scontrol_job(log.stem, env))
     assert {rule: len(v) for rule, v in jobs.items()} == {"train": len(runs), "sample": len(runs), "evaluate": len(runs)}
-    tr, ev = params["train"]["resources"], params["eval"]["resources"]
+    tr, ev = params["resources"]["train"], params["resources"]["eval"]
     for rule, res in (("train", tr), ("sample", ev), ("evaluate", ev)):
         for job in jobs[rule]:
             assert job["JobState"] == "COMPLETED", job

@@ -38,8 +38,8 @@ def tiny_params() -> dict:
     unpaired = {**copy.deepcopy(study), "datasets": ["ones2sevens"], "archs": ["cyclegan16"]}
     unpaired["baseline"] = {"arch": "cyclegan16", "loss": "lsgan", "trick": "none"}
     params["studies"] = {"translation": study, "unpaired": unpaired}
-    params["train"]["resources"]["threads"] = 1
-    params["eval"]["resources"]["threads"] = 1
+    params["train"]["threads"] = 1
+    params["eval"]["threads"] = 1
     params["eval"].update({"n_samples": 40, "kid_subsets": 2, "kid_subset_size": 20})
     params["eval"]["classifier"].update({"epochs": 1, "floor": {"default": 0.0}})
     return params

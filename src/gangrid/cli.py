@@ -191,13 +191,13 @@ THREAD_SECTION = {"train": "train", "sample": "train", "translate": "train"}
 
 
 def configure_threads(params: dict[str, Any], command: str) -> int:
-    """Use exactly `<section>.resources.threads` CPU threads (torch and BLAS).
+    """Use exactly `<section>.threads` CPU threads (torch and BLAS).
 
     Float reductions depend on the thread count, so fixing it makes results
     identical whichever orchestrator (and whichever machine load) ran the stage.
     """
     section = THREAD_SECTION.get(command, "eval")
-    threads = int(params.get(section, {}).get("resources", {}).get("threads", 1))
+    threads = int(params.get(section, {}).get("threads", 1))
     import torch
     from threadpoolctl import threadpool_limits
 

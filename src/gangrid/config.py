@@ -186,7 +186,6 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     train = deep_merge(
         params["train"], arch.get("train"), loss.get("train"), trick.get("train"), study.get("train")
     )
-    train.pop("resources", None)  # scheduling, not training: never part of a run's identity
     train.setdefault("lr_g", None)
     train.setdefault("lr_d", None)
     train["lr_g"] = train["lr_g"] or train["lr"]

@@ -24,15 +24,8 @@ DATASETS = sorted({s.dataset for s in RUNS.values()})
 RUN_DIRS = [s.dir.as_posix() for s in RUNS.values()]
 
 
-def protocol(section):
-    """`params.<section>` minus its scheduling resources, plus the CPU thread count (it changes float results)."""
-    out = {k: v for k, v in P.get(section, {}).items() if k != "resources"}
-    out["threads"] = P.get(section, {}).get("resources", {}).get("threads", 1)
-    return out
-
-
-# The metric protocol: the params rerun trigger of evaluate jobs.
-EVAL_PROTOCOL = json.dumps(protocol("eval"), sort_keys=True)
+# The metric protocol (thread count included: it changes float results): the params rerun trigger of evaluate jobs.
+EVAL_PROTOCOL = json.dumps(P["eval"], sort_keys=True)
 # Statistics / figure / paper settings of aggregate, plots and report.
 REPORT_SETTINGS = json.dumps(P.get("report", {}), sort_keys=True)
 
@@ -49,13 +42,18 @@ def spec(w):
 
 
 def run_config(w):
-    """The run's resolved config (+ thread count) as canonical JSON: the params rerun trigger of its jobs."""
-    return json.dumps({**resolve_run(P, spec(w)), "threads": resource("train", "threads", 1)}, sort_keys=True)
+    """The run's resolved config (its train.threads included) as canonical JSON: the params rerun trigger of its jobs."""
+    return json.dumps(resolve_run(P, spec(w)), sort_keys=True)
+
+
+def n_threads(section):
+    """CPU threads of a job (`train.threads` / `eval.threads`); the stage itself uses exactly these."""
+    return int(P.get(section, {}).get("threads", 1))
 
 
 def resource(section, key, default):
-    """One resource value from params (`train.resources` / `eval.resources`)."""
-    return P.get(section, {}).get("resources", {}).get(key, default)
+    """One scheduling resource from params (`resources.train` / `resources.eval`)."""
+    return P.get("resources", {}).get(section, {}).get(key, default)
 
 
 # Scheduler placement from the environment (never part of the science, so not in params):
@@ -74,7 +72,7 @@ def placement(gpus=0):
 
 
 def job_resources(section, mem_mb, runtime):
-    """Resources of a job from `<section>.resources` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min)."""
+    """Resources of a job from `resources.<section>` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min)."""
     gpus = int(resource(section, "gpu", 0))
     return {
         "gpu": gpus,

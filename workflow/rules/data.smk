@@ -45,7 +45,7 @@ rule train_classifier:
         "logs/train_classifier/{dataset}.log",
     benchmark:
         "benchmarks/train_classifier/{dataset}.tsv"
-    threads: resource("eval", "threads", 1)
+    threads: n_threads("eval")
     resources:
         **job_resources("eval", mem_mb=4000, runtime=30),
     shell:
@@ -65,7 +65,7 @@ rule evaluate_real:
         "logs/evaluate_real/{dataset}.log",
     benchmark:
         "benchmarks/evaluate_real/{dataset}.tsv"
-    threads: resource("eval", "threads", 1)
+    threads: n_threads("eval")
     resources:
         **job_resources("eval", mem_mb=4000, runtime=30),
     shell:

@@ -16,7 +16,7 @@ rule train:
         "logs/train/{study}/{run}.log",
     benchmark:
         "benchmarks/train/{study}/{run}.tsv"
-    threads: resource("train", "threads", 1)
+    threads: n_threads("train")
     resources:
         **job_resources("train", mem_mb=8000, runtime=60),
     shell:
@@ -39,11 +39,11 @@ rule sample:
         ),
     params:
         protocol=json.dumps(
-            [P["eval"]["n_samples"], P["eval"].get("sample_seed", 0), P["eval"].get("grid_size", 8), resource("train", "threads", 1)]
+            [P["eval"]["n_samples"], P["eval"].get("sample_seed", 0), P["eval"].get("grid_size", 8), n_threads("train")]
         ),
     log:
         "logs/sample/{study}/{run}.log",
-    threads: resource("train", "threads", 1)
+    threads: n_threads("train")
     resources:
         **job_resources("eval", mem_mb=4000, runtime=30),
     shell:
@@ -64,7 +64,7 @@ rule evaluate:
         "logs/evaluate/{study}/{run}.log",
     benchmark:
         "benchmarks/evaluate/{study}/{run}.tsv"
-    threads: resource("eval", "threads", 1)
+    threads: n_threads("eval")
     resources:
         **job_resources("eval", mem_mb=4000, runtime=30),
     shell:
