@@ -33,26 +33,33 @@ def save_image_grid(path: str | Path, images: np.ndarray, nrow: int | None = Non
         Image.fromarray(grid).save(tmp, format="PNG")
 
 
-def save_points_plot(path: str | Path, points: np.ndarray, centers: np.ndarray, title: str = "") -> None:
-    """Scatter of generated 2-D points over the mixture's mode centres (the mode-collapse figure)."""
-    import matplotlib
+def save_points_plot(path: str | Path, points: np.ndarray, centers: np.ndarray, title: str = "", size: int = 320) -> None:
+    """Scatter of generated 2-D points (blue) over the mixture's mode centres (red crosses), the
+    mode-collapse figure, rasterised directly (no plotting library: this runs once per run)."""
+    from PIL import Image, ImageDraw
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
+    lim = float(np.abs(centers).max()) * 1.4 + 0.2 if len(centers) else float(np.abs(points).max(initial=1.0)) * 1.1
+    top = 16  # title band
+    img = Image.new("RGB", (size, size + top), "white")
+    draw = ImageDraw.Draw(img)
 
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
-    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue", label="samples")
-    if len(centers):
-        ax.scatter(centers[:, 0], centers[:, 1], s=30, marker="x", color="tab:red", label="mode centres")
-        lim = float(np.abs(centers).max()) * 1.4 + 0.2
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    ax.set_title(title, fontsize=8)
-    fig.tight_layout()
+    def to_px(xy: np.ndarray) -> np.ndarray:
+        return np.stack([(xy[:, 0] + lim) / (2 * lim) * (size - 1), top + (lim - xy[:, 1]) / (2 * lim) * (size - 1)], 1)
+
+    pts = to_px(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+    inside = (pts[:, 0] >= 0) & (pts[:, 0] < size) & (pts[:, 1] >= top) & (pts[:, 1] < size + top)
+    canvas = np.asarray(img).copy()
+    ij = np.round(pts[inside]).astype(int)
+    canvas[ij[:, 1], ij[:, 0]] = (31, 119, 180)
+    img = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(img)
+    for cx, cy in to_px(centers):
+        draw.line((cx - 4, cy - 4, cx + 4, cy + 4), fill=(214, 39, 40), width=2)
+        draw.line((cx - 4, cy + 4, cx + 4, cy - 4), fill=(214, 39, 40), width=2)
+    draw.text((4, 2), title, fill=(0, 0, 0))
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+        img.save(tmp, format="PNG")
 
 
 def save_text_image(path: str | Path, text: str, size: tuple[int, int] = (256, 96)) -> None:

@@ -49,9 +49,15 @@ class Registry(Generic[T]):
         return sorted(self._items)
 
 
+_IMPORTED: set[str] = set()
+
+
 def import_submodules(package_name: str) -> None:
-    """Import every module of a package so that their `@register` decorators run."""
+    """Import every module of a package (once per process) so that their `@register` decorators run."""
+    if package_name in _IMPORTED:
+        return
     package = importlib.import_module(package_name)
     for info in pkgutil.iter_modules(package.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"{package_name}.{info.name}")
+    _IMPORTED.add(package_name)  # only once all imported (a nested call during the imports scans again)

@@ -113,6 +113,28 @@ def _train_origin(params: dict[str, Any], run: Any, top: str) -> str:
     return "train"
 
 
+def check_train_overrides(params: dict[str, Any]) -> None:
+    """ConfigError naming the key unless every `train` override of a preset or study is a train key of the
+    right type and range (checked where it is written, even where a later layer overrides it)."""
+    from gangrid.config import _schema_validator
+
+    validator = _schema_validator()
+    props = validator.schema["properties"]["train"]["properties"]
+    for section in ("archs", "losses", "tricks", "studies"):
+        for name, preset in params.get(section, {}).items():
+            overrides = preset.get("train") if isinstance(preset, dict) else None
+            if not isinstance(overrides, dict):
+                continue
+            for key, value in overrides.items():
+                where = f"{section}.{name}.train.{key}"
+                if key not in props:
+                    raise ConfigError(f"{where}: unknown train key (known: {', '.join(sorted(props))})")
+                sub = validator.evolve(schema={"$defs": validator.schema["$defs"], **props[key]})
+                err = next(iter(sub.iter_errors(value)), None)
+                if err is not None:
+                    raise ConfigError(f"{where}: {err.message}")
+
+
 def check_run_train(params: dict[str, Any], run: Any) -> None:
     """ConfigError naming the preset key unless the run's effective `train` section satisfies the schema.
 
@@ -150,6 +172,7 @@ def validate(params: dict[str, Any]) -> None:
         build_checked_tricks({k: v for k, v in trick.items() if k != "train"}, f"tricks.{name}")
     for i, metric in enumerate(params["eval"].get("metrics", [])):
         get_metric(metric, f"eval.metrics[{i}]")
+    check_train_overrides(params)
     for study, spec in params["studies"].items():
         for axis in ("datasets", "archs", "losses", "tricks"):
             _check_axis(params, study, axis)
