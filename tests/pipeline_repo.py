@@ -20,12 +20,18 @@ GIT_ID = ["-c", "user.name=gangrid-tests", "-c", "user.email=tests@gangrid.inval
 
 
 def shrink(params: dict[str, Any], steps: int = 20) -> dict[str, Any]:
-    """A tiny version of the grid: few steps, few samples, one seed, a quick classifier."""
-    params["train"].update({"steps": steps, "log_every": 5, "checkpoint_every": 10, "batch_size": 32})
-    for study in params["studies"].values():
+    """A tiny version of the grid: few steps, few samples, one seed, at most two values per axis
+    (the baseline's kept), a quick classifier."""
+    tiny_train = {"steps": steps, "log_every": 5, "checkpoint_every": 10}
+    params["train"].update(tiny_train, batch_size=32)
+    for name, study in params["studies"].items():
         study["seeds"] = study["seeds"][:1]
+        base = study.get("baseline") or {}
+        for axis, key in (("archs", "arch"), ("losses", "loss"), ("tricks", "trick")):
+            keep = [base[key]] if key in base else []
+            study[axis] = (keep + [v for v in study[axis] if v not in keep])[:2]
         study.setdefault("train", {})
-        study["train"]["steps"] = steps
+        study["train"].update(tiny_train)
     for ds in params["datasets"].values():
         if "n_points" in ds:
             ds["n_points"] = 2000

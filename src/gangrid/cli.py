@@ -39,7 +39,7 @@ def cmd_validate(args: argparse.Namespace, params: dict[str, Any]) -> None:
     from gangrid.config import iter_runs
 
     n = sum(1 for _ in iter_runs(params))
-    print(f"{args.params}: ok ({len(params['studies'])} studies, {n} runs)")
+    print(f"{' + '.join(args.params)}: ok ({len(params['studies'])} studies, {n} runs)")
 
 
 def cmd_runs(args: argparse.Namespace, params: dict[str, Any]) -> None:
@@ -127,6 +127,14 @@ def cmd_report(args: argparse.Namespace, params: dict[str, Any]) -> None:
     print(run_report(params))
 
 
+def cmd_preset(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.presets import apply_preset
+
+    target = args.params[0]
+    apply_preset(target, args.preset)
+    print(f"{target}: {args.preset} applied (review with `git diff {target}` or `dvc params diff`)")
+
+
 def cmd_compare(args: argparse.Namespace, params: dict[str, Any]) -> None:
     from gangrid.report.compare import run_compare
 
@@ -136,7 +144,10 @@ def cmd_compare(args: argparse.Namespace, params: dict[str, Any]) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `gangrid` command."""
     parser = argparse.ArgumentParser(prog="gangrid", description="Reproducible GAN ablation grids.")
-    parser.add_argument("--params", default=os.environ.get("GANGRID_PARAMS", "params.yaml"), help="params file (default: params.yaml)")
+    parser.add_argument(
+        "--params", action="append", metavar="FILE",
+        help="params file (default: params.yaml); repeat to overlay presets on it, e.g. "
+             "--params params.yaml --params presets/paper.yaml (also: GANGRID_PARAMS=a.yaml:b.yaml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
@@ -145,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("validate", cmd_validate, "check params.yaml (structure, names, ranges)")
+    p = add("preset", cmd_preset, "rewrite params.yaml with a preset overlay applied (comments kept), e.g. presets/paper.yaml")
+    p.add_argument("preset", help="preset file: the keys it sets replace params.yaml's (mappings merge, null deletes)")
     p = add("runs", cmd_runs, "list the runs the grid defines")
     p.add_argument("--study", action="append", help="only this study (repeatable)")
     p.add_argument("--format", choices=["names", "json"], default="names")
@@ -209,10 +222,12 @@ def configure_threads(params: dict[str, Any], command: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gangrid` console script."""
     args = build_parser().parse_args(argv)
+    env = os.environ.get("GANGRID_PARAMS")
+    args.params = args.params or (env.split(os.pathsep) if env else ["params.yaml"])
     try:
         # compare reads the params of the two experiments it compares, not the working tree's
-        params = {} if args.command == "compare" else _params(args, full=args.command != "runs")
-        if args.command not in ("runs", "validate", "compare"):
+        params = {} if args.command in ("compare", "preset") else _params(args, full=args.command != "runs")
+        if args.command not in ("runs", "validate", "compare", "preset"):
             configure_threads(params, args.command)
         from gangrid.io import transaction
 

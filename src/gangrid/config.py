@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import yaml
 
@@ -79,8 +79,8 @@ class UniqueKeyLoader(_SafeBase):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=deep)
 
 
-def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
-    """Read params.yaml with safe loading (no Python objects; duplicate keys refused) and check its structure."""
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """One params (or preset) file as a mapping, safely loaded; malformed YAML names the file and line."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -95,7 +95,30 @@ def load_params(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
         raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(params).__name__}")
-    check_schema(params, source=str(path))
+    return params
+
+
+def overlay(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """`base` with a preset `layer` on top: mappings merge, other values (lists too) replace, null deletes."""
+    out = dict(base)
+    for key, value in layer.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = overlay(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_params(path: str | Path | Sequence[str | Path] = PARAMS_FILE) -> dict[str, Any]:
+    """Read params.yaml (and preset overlays after it, e.g. presets/paper.yaml) with safe loading
+    (no Python objects; duplicate keys refused) and check the structure of the result."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    params = read_yaml(paths[0])
+    for extra in paths[1:]:
+        params = overlay(params, read_yaml(extra))
+    check_schema(params, source=" + ".join(str(p) for p in paths))
     return params
 
 
@@ -225,8 +248,14 @@ def study_baseline(params: dict[str, Any], study: str) -> dict[str, str]:
     """The study's baseline coordinates (loss, trick, optionally arch); defaults to the first of each axis."""
     spec = params["studies"][study]
     base = {"loss": spec["losses"][0], "trick": spec["tricks"][0]}
-    base.update(spec.get("baseline") or {})
+    base.update({k: v for k, v in (spec.get("baseline") or {}).items() if k != "study"})
     return base
+
+
+def baseline_study(params: dict[str, Any], study: str) -> str:
+    """The study whose runs hold `study`'s baseline: itself, or the one `baseline.study` names
+    (a study sharing another's baseline runs instead of training them twice)."""
+    return (params["studies"][study].get("baseline") or {}).get("study", study)
 
 
 def safe_relpath(value: str, key: str) -> PurePosixPath:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
 from typing import Any, Callable
@@ -93,8 +94,38 @@ class BatchSampler:
         self.perm, self.pos = state["perm"], int(state["pos"])
 
 
+def _without_dynamo_markers() -> None:
+    """Keep eager-mode optimisers from importing torch._dynamo (0.8 s, every stage process).
+
+    torch wraps Optimizer methods so that torch.compile will not trace them; the
+    wrapper imports torch._dynamo on its first call just to build that marker.
+    gangrid never compiles optimiser code, so the marker is pre-resolved to the
+    plain method (behaviour unchanged; if torch's wrapper changes, nothing breaks,
+    it is only slower). `optimizer_step` below does the same for `step`.
+    """
+    for name in ("add_param_group", "zero_grad", "state_dict", "load_state_dict"):
+        raw = getattr(getattr(torch.optim.Optimizer, name, None), "__wrapped__", None)
+        if raw is not None and not hasattr(raw, "__dynamo_disable"):
+            setattr(raw, "__dynamo_disable", raw)
+
+
+def optimizer_step(opt: torch.optim.Optimizer) -> None:
+    """`opt.step()` in eager mode: the update itself, without torch's compile/profiling wrappers
+    (which import torch._dynamo); no step hooks are used in gangrid."""
+    with torch.no_grad():
+        inspect.unwrap(type(opt).step)(opt)
+
+
+def zero_grad(opt: torch.optim.Optimizer) -> None:
+    """Drop the gradients of every parameter of `opt` (set_to_none semantics)."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            p.grad = None
+
+
 def make_optimizer(params: Any, name: str, lr: float, betas: list[float]) -> torch.optim.Optimizer:
     """Adam (fused kernel: one op for all parameters) / RMSprop / SGD (foreach kernels)."""
+    _without_dynamo_markers()
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True)
     if name == "rmsprop":
@@ -195,10 +226,10 @@ class Trainer:
                            y_fake, extras={"z": z} if z is not None else {})
             terms = self.hooks.d_penalties(self, batch)
             total = loss + sum(terms.values()) if terms else loss
-        self.opt_d.zero_grad(set_to_none=True)
+        zero_grad(self.opt_d)
         total.backward()
         self.hooks.call("before_d_optim", self)
-        self.opt_d.step()
+        optimizer_step(self.opt_d)
         self.hooks.call("after_d_step", self)
         return {"loss_d": loss.detach(), "d_real": out_real.logits.detach().mean(), "d_fake": out_fake.logits.detach().mean(),
                 **{f"d_{k}": v.detach() for k, v in terms.items()}}
@@ -222,13 +253,13 @@ class Trainer:
                 batch = GBatch(fake_in, out.logits, out.features, z, y_fake, self.last_real)
                 terms = self.hooks.g_penalties(self, batch)
                 total = loss + sum(terms.values()) if terms else loss
-            self.opt_g.zero_grad(set_to_none=True)
+            zero_grad(self.opt_g)
             total.backward()
         finally:
             for p in d_params:
                 p.requires_grad_(True)
         self.hooks.call("before_g_optim", self)
-        self.opt_g.step()
+        optimizer_step(self.opt_g)
         return {"loss_g": loss.detach(), **{f"g_{k}": v.detach() for k, v in terms.items()}}
 
     def iteration(self) -> dict[str, torch.Tensor]:

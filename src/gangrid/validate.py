@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
-from gangrid.config import SINGULAR, deep_merge, iter_runs, resolve_run, study_baseline
+from gangrid.config import SINGULAR, baseline_study, deep_merge, iter_runs, resolve_run, study_baseline
 from gangrid.errors import ConfigError, DataError
 from gangrid.nets import DataSpec
 
@@ -177,10 +177,21 @@ def validate(params: dict[str, Any]) -> None:
         for axis in ("datasets", "archs", "losses", "tricks"):
             _check_axis(params, study, axis)
         base = study_baseline(params, study)
+        home = baseline_study(params, study)
+        if home not in params["studies"]:
+            raise ConfigError(f"studies.{study}.baseline.study: unknown study '{home}' (known: {', '.join(params['studies'])})")
+        home_spec = params["studies"][home]
+        where = "the study's" if home == study else f"study {home}'s"
         for axis, value in base.items():
-            values = spec[AXIS_OF[axis]]
+            values = home_spec[AXIS_OF[axis]]
             if value not in values:
-                raise ConfigError(f"studies.{study}.baseline.{axis}: '{value}' is not on the study's {AXIS_OF[axis]} axis {values}")
+                raise ConfigError(f"studies.{study}.baseline.{axis}: '{value}' is not on {where} {AXIS_OF[axis]} axis {values}")
+        if home != study:  # every dataset (and arch, unless fixed) needs its baseline runs there
+            for axis in ("datasets",) + (() if "arch" in base else ("archs",)):
+                missing = [v for v in spec[axis] if v not in home_spec[axis]]
+                if missing:
+                    raise ConfigError(f"studies.{study}.baseline.study: study {home} has no {axis} {missing} "
+                                      f"to hold the baseline runs of {study}")
     checked: set[tuple[str, str, str]] = set()
     trained: set[tuple[str, str, str, str]] = set()
     for run in iter_runs(params):

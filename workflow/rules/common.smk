@@ -11,12 +11,12 @@ from gangrid.config import SCHEMA_FILE, iter_runs, load_params, resolve_run
 configfile: "params.yaml"
 
 
-# With --configfile FILE, FILE is the complete params file (gangrid reads it too);
-# Snakemake's own merge with params.yaml is not used for the grid.
-PARAMS_FILE = str((list(workflow.overwrite_configfiles) or ["params.yaml"])[-1])
-P = load_params(PARAMS_FILE)
+# `--configfile presets/X.yaml` overlays a preset on params.yaml (mappings merge, lists replace,
+# null deletes: gangrid.config.overlay); every gangrid command gets the same files, in order.
+PARAMS_FILES = ["params.yaml"] + [str(f) for f in workflow.overwrite_configfiles if str(f) != "params.yaml"]
+P = load_params(PARAMS_FILES)
 validate(P, str(SCHEMA_FILE))
-GANGRID = f"gangrid --params {PARAMS_FILE}"
+GANGRID = "gangrid " + " ".join(f"--params {f}" for f in PARAMS_FILES)
 
 RUNS = {(s.study, s.name): s for s in iter_runs(P)}
 STUDIES = list(P["studies"])

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from gangrid.config import iter_runs, study_baseline
+from gangrid.config import baseline_study, iter_runs, study_baseline
 from gangrid.io import read_json
 from gangrid.report import TABLES_DIR
 from gangrid.report.metricinfo import direction, is_context
@@ -25,7 +25,8 @@ from gangrid.report.settings import ReportSettings, report_settings
 from gangrid.report.stats import compare, holm, summarise_values
 from gangrid.stages.evaluate import real_metrics_path
 
-ID_COLUMNS = ["study", "run", "variant", "dataset", "arch", "loss", "trick", "seed", "status", "step", "train_seconds"]
+ID_COLUMNS = ["study", "run", "variant", "dataset", "arch", "loss", "trick", "seed", "status", "step", "train_seconds",
+              "shared_from"]
 VARIANT = ["study", "dataset", "arch", "loss", "trick"]
 COORDS = ["dataset", "arch", "loss", "trick"]
 COST_COLUMNS = ["train_seconds"]  # summarised like metrics, never tested
@@ -72,7 +73,30 @@ def collect_runs(params: dict[str, Any], root: Path = Path("."), reader: Reader 
             "arch": spec.arch, "loss": spec.loss, "trick": spec.trick, "seed": spec.seed, "status": state,
             "step": status.get("step", math.nan), "train_seconds": status.get("train_seconds", math.nan), **values,
         })
-    return pd.DataFrame(rows, columns=None if rows else ID_COLUMNS)
+    frame = pd.DataFrame(rows, columns=None if rows else ID_COLUMNS)
+    return with_shared_baselines(frame, params)
+
+
+def with_shared_baselines(runs: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+    """Add, to each study whose baseline lives in another study (`baseline.study`), that study's
+    baseline runs on this study's datasets (and archs), relabelled with this study (`shared_from`)."""
+    runs = runs.copy()
+    runs["shared_from"] = ""
+    extra = []
+    for study, spec in params["studies"].items():
+        home = baseline_study(params, study)
+        if home == study or runs.empty:
+            continue
+        base = study_baseline(params, study)
+        mask = (runs["study"] == home) & (runs["shared_from"] == "") & runs["dataset"].isin(spec["datasets"])
+        if "arch" not in base:
+            mask &= runs["arch"].isin(spec["archs"])
+        for key, value in base.items():
+            mask &= runs[key] == value
+        rows = runs[mask].copy()
+        rows["study"], rows["shared_from"] = study, home
+        extra.append(rows)
+    return pd.concat([runs, *extra], ignore_index=True) if extra else runs
 
 
 def collect_real(params: dict[str, Any], root: Path = Path("."), reader: Reader | None = None) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from gangrid.config import PARAMS_FILE, study_baseline
+from gangrid.config import PARAMS_FILE, baseline_study, study_baseline
 from gangrid.io import read_json, write_text
 from gangrid.report import FIGURES_DIR, HTML_FILE, PAPER_DIR, REPORT_FILE, TABLES_DIR
 from gangrid.report.document import Block, Bullets, FigureBlock, Heading, Paragraph, TableBlock, to_html, to_markdown
@@ -113,7 +113,9 @@ def study_blocks(params: dict[str, Any], study: str, settings: ReportSettings, t
         f"Axes: datasets {', '.join(f'`{d}`' for d in spec['datasets'])}; archs {', '.join(f'`{a}`' for a in spec['archs'])}; "
         f"losses {', '.join(f'`{x}`' for x in spec['losses'])}; tricks {', '.join(f'`{t}`' for t in spec['tricks'])}; "
         f"seeds {', '.join(str(s) for s in spec['seeds'])}. Baseline: "
-        + ", ".join(f"{k} `{v}`" for k, v in base.items()) + "."))
+        + ", ".join(f"{k} `{v}`" for k, v in base.items())
+        + (f" (its runs are shared with study `{home}`, not trained again)." if (home := baseline_study(params, study)) != study
+           else ".")))
     blocks += [Heading("Findings", 3), Paragraph(" ".join(study_findings(study, base, significance, settings)))]
     mine = [t for t in tables if t["study"] == study]
     if mine:

@@ -28,7 +28,7 @@ from gangrid.errors import ConfigError
 from gangrid.losses import get_loss
 from gangrid.nets import DataSpec, build_nets
 from gangrid.tricks import Hooks, Trick, build_tricks, overrides
-from gangrid.train import BatchSampler, make_optimizer, rng_state, seed_everything, set_rng_state
+from gangrid.train import BatchSampler, make_optimizer, optimizer_step, rng_state, seed_everything, set_rng_state, zero_grad
 from gangrid.translation.nets import TRANSLATION_FAMILIES
 from gangrid.translation.tricks import TBatch, TranslationTrick
 
@@ -162,10 +162,10 @@ class TranslationTrainer:
             stats[f"loss_d_{k}"] = loss.detach()
             stats[f"d_real_{k}"] = out_real.logits.detach().mean()
             stats[f"d_fake_{k}"] = out_fake.logits.detach().mean()
-        self.opt_d.zero_grad(set_to_none=True)
+        zero_grad(self.opt_d)
         total.backward()
         self.hooks.call("before_d_optim", self)
-        self.opt_d.step()
+        optimizer_step(self.opt_d)
         self.hooks.call("after_d_step", self)
         stats["loss_d"] = total.detach()
         return stats
@@ -184,12 +184,12 @@ class TranslationTrainer:
             for t in self.terms:
                 terms.update(t.g_terms(self, batch))
             total = adv + sum(terms.values()) if terms else adv
-            self.opt_g.zero_grad(set_to_none=True)
+            zero_grad(self.opt_g)
             total.backward()
         finally:
             self.d.requires_grad_(True)
         self.hooks.call("before_g_optim", self)
-        self.opt_g.step()
+        optimizer_step(self.opt_g)
         stats["loss_g"] = adv.detach()
         stats.update({f"g_{k}": v.detach() for k, v in terms.items()})
         return stats
