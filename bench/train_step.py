@@ -53,7 +53,7 @@ def make_config(case: Case, amp: str) -> dict:
         "loss": {"name": "ns", "fn": "ns"},
         "tricks": {},
         "train": {"steps": 10**9, "batch_size": case.batch, "z_dim": case.z_dim, "optimizer": "adam", "lr": 2e-4,
-                  "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "n_critic": 1, "amp": amp},
+                  "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "n_critic": 1, "precision": amp},
         "seed": 0,
     }
 
@@ -125,7 +125,7 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--res", type=int, default=0, help="bench one DCGAN at this resolution instead of the CPU trio")
     p.add_argument("--batch", type=int, default=0)
-    p.add_argument("--amp", default="off", choices=["off", "bf16", "fp16"])
+    p.add_argument("--amp", default="fp32", choices=["fp32", "bf16"])
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args()
     if args.threads:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gangrid.config import RunSpec, config_hash, iter_runs, resolve_run
@@ -85,3 +87,22 @@ def test_unsupported_resolution_is_rejected(params):
 def test_baseline_must_lie_on_the_axes(params):
     params["studies"]["images"]["baseline"] = {"loss": "lsgan", "trick": "none"}
     _expect(params, "studies.images.baseline.loss")
+
+
+@pytest.mark.parametrize("path", ["params.yaml", "presets/paper.yaml", "presets/fashion.yaml", "presets/datasets.yaml"])
+def test_params_mean_the_same_after_a_yaml_1_2_rewrite(path, tmp_path):
+    """`dvc exp run -S` rewrites params.yaml with ruamel (YAML 1.2), which drops quotes that only YAML 1.1
+    needs (`"off"` -> off, read back by PyYAML as False). Every value must survive that round trip."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    from gangrid.config import read_yaml
+
+    source = Path(__file__).resolve().parents[1] / path
+    rt = YAML()  # round-trip mode, DVC's writer
+    buf = io.StringIO()
+    rt.dump(rt.load(source.read_text()), buf)
+    rewritten = tmp_path / source.name
+    rewritten.write_text(buf.getvalue())
+    assert read_yaml(rewritten) == read_yaml(source)

@@ -280,11 +280,11 @@ def test_slurm_profile_requests_resources_from_params(grid_repo, tmp_path):
         assert sbatch_option(line, "--gpus=") == "1"
         assert sbatch_option(line, "--mem") == str(train_res["mem_mb"])
         assert sbatch_option(line, "-t") == str(train_res["runtime"])
-        assert sbatch_option(line, "--cpus-per-task=") == str(train_res["threads"])
+        assert sbatch_option(line, "--cpus-per-task=") == str(params["train"]["threads"])
         assert sbatch_option(line, "-p") == "gpu_q" and sbatch_option(line, "-A") == "gan_lab"
     for line in by_rule["evaluate_real"]:
         assert sbatch_option(line, "--gpus=") is None
         assert sbatch_option(line, "--mem") == str(eval_res["mem_mb"])
         assert sbatch_option(line, "-t") == str(eval_res["runtime"])
-        assert sbatch_option(line, "--cpus-per-task=") == str(eval_res["threads"])
+        assert sbatch_option(line, "--cpus-per-task=") == str(params["eval"]["threads"])
         assert sbatch_option(line, "-p") == "cpu_q" and sbatch_option(line, "-A") == "gan_lab"

@@ -257,3 +257,20 @@ def test_compare_directories_and_git_revisions(tree, tmp_path):
         out = run_compare("HEAD", ".", studies=["toy"], metrics=["modes"], fmt="csv")
         assert len(pd.read_csv(__import__("io").StringIO(out))) == 2  # two toy variants
         assert main(["compare", "no-such-rev"]) == 2
+
+
+def test_points_plot_keeps_edge_and_non_finite_points_off_the_canvas(tmp_path):
+    """Points that round onto the last pixel row/column, beyond the limits, or NaN/inf never index out of
+    the canvas (a diverged or spread-out generator must still get its figure)."""
+    from PIL import Image
+
+    centers = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    lim = 1.0 * 1.4 + 0.2
+    edge = lim * (2 * 319.7 / 319 - 1)  # pixel 319.7 on both axes: inside before rounding, 320 after
+    points = np.array([[edge, -edge], [-lim, lim], [5.0, 5.0], [np.nan, 0.0], [np.inf, 1.0], [0.0, 0.0]])
+    save_points_plot(tmp_path / "p.png", points, centers, title="edge", size=320)
+    img = np.asarray(Image.open(tmp_path / "p.png"))
+    assert img.shape == (336, 320, 3)
+    blue = (img == (31, 119, 180)).all(-1)
+    assert blue[16 + 160, 160] or blue[16 + 159, 159] or blue[16 + 159, 160] or blue[16 + 160, 159]  # the origin
+    assert blue.sum() >= 2

@@ -123,7 +123,7 @@ def test_corrupt_checkpoint_is_refused_and_an_older_one_used(base, reference, tm
 def test_checkpoint_of_other_params_is_refused(base, tmp_path, monkeypatch):
     repo = interrupted(base, tmp_path / "repo", monkeypatch, at=25)
     params = read_params(repo)
-    params["train"]["betas"] = [0.4, 0.999]  # a setting no layer of the run overrides
+    params["train"]["n_critic"] = 2  # a setting no layer of the run (arch, loss, trick presets) overrides
     write_params(repo, params)
     err = finish(repo)
     assert refused(err, CKPT_DIR / "step_00000020.pt", "(params changed)"), err

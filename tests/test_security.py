@@ -112,4 +112,8 @@ def test_no_unsafe_loader_in_the_package():
     from gangrid.config import UniqueKeyLoader
     import yaml
 
-    assert issubclass(UniqueKeyLoader, yaml.SafeLoader)
+    # SafeLoader or libyaml's CSafeLoader: either way the safe constructor, never the full/unsafe one
+    assert issubclass(UniqueKeyLoader, yaml.constructor.SafeConstructor)
+    assert not issubclass(UniqueKeyLoader, (yaml.constructor.FullConstructor, yaml.constructor.UnsafeConstructor))
+    with pytest.raises(yaml.constructor.ConstructorError):
+        yaml.load("!!python/object/apply:os.system ['true']", Loader=UniqueKeyLoader)

@@ -189,12 +189,13 @@ def test_tiny_grid_through_the_slurm_executor(slurm_cluster, tmp_path):
         jobs.setdefault(log.parts[-3].removeprefix("rule_"), []).append(scontrol_job(log.stem, env))
     assert {rule: len(v) for rule, v in jobs.items()} == {"train": len(runs), "sample": len(runs), "evaluate": len(runs)}
     tr, ev = params["resources"]["train"], params["resources"]["eval"]
+    threads = {"train": params["train"]["threads"], "sample": params["train"]["threads"], "evaluate": params["eval"]["threads"]}
     for rule, res in (("train", tr), ("sample", ev), ("evaluate", ev)):
         for job in jobs[rule]:
             assert job["JobState"] == "COMPLETED", job
             assert job["MinMemoryNode"] == f"{res['mem_mb']}M"
             assert job["TimeLimit"] == f"00:{res['runtime']:02d}:00"
-            assert job["NumCPUs"] == str(res["threads"] if rule != "sample" else tr["threads"])
+            assert job["NumCPUs"] == str(threads[rule])
             assert ("gres:gpu:1" in job.get("TresPerJob", "")) == (rule == "train"), job
     assert "Nothing to be done" in sh(["snakemake", "-n"], repo, env=env).stdout
 

@@ -47,10 +47,11 @@ def save_points_plot(path: str | Path, points: np.ndarray, centers: np.ndarray, 
     def to_px(xy: np.ndarray) -> np.ndarray:
         return np.stack([(xy[:, 0] + lim) / (2 * lim) * (size - 1), top + (lim - xy[:, 1]) / (2 * lim) * (size - 1)], 1)
 
-    pts = to_px(np.asarray(points, dtype=np.float64).reshape(-1, 2))
-    inside = (pts[:, 0] >= 0) & (pts[:, 0] < size) & (pts[:, 1] >= top) & (pts[:, 1] < size + top)
+    pts = np.round(to_px(np.asarray(points, dtype=np.float64).reshape(-1, 2)))  # round first, then clip
+    inside = np.isfinite(pts).all(1)
+    inside[inside] = (pts[inside, 0] >= 0) & (pts[inside, 0] < size) & (pts[inside, 1] >= top) & (pts[inside, 1] < size + top)
     canvas = np.asarray(img).copy()
-    ij = np.round(pts[inside]).astype(int)
+    ij = pts[inside].astype(int)
     canvas[ij[:, 1], ij[:, 0]] = (31, 119, 180)
     img = Image.fromarray(canvas)
     draw = ImageDraw.Draw(img)

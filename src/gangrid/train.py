@@ -162,7 +162,7 @@ class Trainer:
         fmt = torch.channels_last if self.channels_last else torch.preserve_format
         self.g: nn.Module = g.to(self.device, memory_format=fmt)
         self.d: nn.Module = d.to(self.device, memory_format=fmt)
-        self.amp_dtype = {"off": None, "bf16": torch.bfloat16}[train.get("amp", "off")]
+        self.amp_dtype = {"fp32": None, "bf16": torch.bfloat16}[train.get("precision", "fp32")]
         self.loss = get_loss(config["loss"]["fn"], f"losses.{config['loss']['name']}.fn")
         self.opt_g: torch.optim.Optimizer | None = None
         self.opt_d: torch.optim.Optimizer | None = None
@@ -199,7 +199,7 @@ class Trainer:
         return x, y
 
     def autocast(self) -> torch.autocast:
-        """Mixed-precision context of the forward passes (`train.amp: bf16`; a no-op when off)."""
+        """Mixed-precision context of the forward passes (`train.precision: bf16`; a no-op for fp32)."""
         return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None)
 
     # --- one update -------------------------------------------------------
