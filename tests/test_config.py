@@ -89,6 +89,24 @@ def test_baseline_must_lie_on_the_axes(params):
     _expect(params, "studies.images.baseline.loss")
 
 
+@pytest.mark.parametrize("study,edit,expected", [
+    ("translation", {"datasets": ["digits"]},
+     "studies.translation.datasets[0]: 'digits' holds image data; a translation study takes paired or unpaired data"),
+    ("architectures", {"datasets": ["edges2digits"]},
+     "studies.architectures.datasets[0]: 'edges2digits' holds paired data; a gan study takes image or points data "
+     "(set `kind: translation` for image-to-image sets)"),
+    ("translation", {"archs": ["dcgan16"], "baseline": {"arch": "dcgan16", "loss": "lsgan", "trick": "none"}},
+     "studies.translation.archs[0]: 'dcgan16' (family dcgan) belongs in a gan study, not a translation study"),
+    ("architectures", {"archs": ["pix2pix16"], "baseline": {"arch": "pix2pix16", "loss": "ns", "trick": "none"}},
+     "studies.architectures.archs[0]: 'pix2pix16' (family pix2pix) belongs in a translation study, not a gan study"),
+])
+def test_study_kind_must_match_its_data_and_architectures(params, study, edit, expected):
+    params["studies"][study].update(edit)
+    with pytest.raises(ConfigError) as err:
+        validate(params)
+    assert str(err.value) == expected
+
+
 @pytest.mark.parametrize("path", ["params.yaml", "presets/paper.yaml", "presets/fashion.yaml", "presets/datasets.yaml"])
 def test_params_mean_the_same_after_a_yaml_1_2_rewrite(path, tmp_path):
     """`dvc exp run -S` rewrites params.yaml with ruamel (YAML 1.2), which drops quotes that only YAML 1.1

@@ -274,3 +274,19 @@ def test_points_plot_keeps_edge_and_non_finite_points_off_the_canvas(tmp_path):
     blue = (img == (31, 119, 180)).all(-1)
     assert blue[16 + 160, 160] or blue[16 + 159, 159] or blue[16 + 159, 160] or blue[16 + 160, 159]  # the origin
     assert blue.sum() >= 2
+
+
+def test_dataset_lines_name_the_reference_set_size_of_every_direction(tmp_path, monkeypatch):
+    """Image sets have one reference set (n_real); translation sets one per direction (n_real_ab, n_real_ba)."""
+    from gangrid.report.writer import dataset_lines
+
+    monkeypatch.chdir(tmp_path)
+    write_json(tmp_path / "results/real/digits/metrics.json", {"protocol": {"n_real": 360}})
+    write_json(tmp_path / "results/real/shoes2sandals/metrics.json", {"protocol": {"n_real_ab": 100, "n_real_ba": 90}})
+    params = {"datasets": {"digits": {"source": "digits"}, "shoes2sandals": {"source": "fashion_unpaired"},
+                           "edges": {"source": "edges"}},
+              "studies": {"a": {"datasets": ["digits", "shoes2sandals", "edges"]}}}
+    digits, unpaired, missing = dataset_lines(params)
+    assert "reference set 360 held-out test samples" in digits
+    assert "reference set 100 (ab), 90 (ba) held-out test samples" in unpaired
+    assert "reference set" not in missing and "None" not in missing

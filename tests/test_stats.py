@@ -103,6 +103,8 @@ def test_compare_dispatches_by_test_name():
     ("precision1k_clf", "higher", "prdc"), ("coverage1k_clf", "higher", "prdc"), ("modes", "higher", "modes"),
     ("hq_pct", "higher", "modes"), ("mode_kl", "lower", "modes"), ("class_modes", "higher", "classes"),
     ("class_kl", "lower", "classes"), ("accuracy", "higher", "accuracy"), ("whatever_score", None, "other"),
+    ("l1", "lower", "translation"), ("psnr", "higher", "translation"),
+    ("d_accuracy", "higher", "accuracy"),
 ])
 def test_metric_directions_and_families(name, better, fam):
     assert direction(name) == better

@@ -542,3 +542,21 @@ def test_sample_reordering_tricks_refuse_conditional_runs(trick_cls):
     trainer.hooks.tricks.append(PairsLabels())
     with pytest.raises(ConfigError, match="cannot be combined with aux_like"):
         TRICKS.get(trick_cls)().setup(trainer)
+
+
+@pytest.mark.parametrize("arch", ["progan16", "stylegan16"])
+def test_spectral_norm_refuses_equalized_learning_rate_nets(arch):
+    """ProGAN / StyleGAN layers scale a raw weight at run time; SN would skip them without a word, so the
+    combination is a clear error naming the trick, the arch and the run, before any step."""
+    from gangrid.config import RunSpec, resolve_run
+    from gangrid.nets import DataSpec
+    from gangrid.train import Trainer
+    from tricks_util import PARAMS
+
+    params = copy.deepcopy(PARAMS)
+    params["studies"] = {"t": {"datasets": ["digits"], "archs": [arch], "losses": ["ns"], "tricks": ["sn"],
+                               "seeds": [0], "baseline": {}, "train": {}}}
+    cfg = resolve_run(params, RunSpec("t", "digits", arch, "ns", "sn", 0))
+    with pytest.raises(ConfigError, match=rf"^tricks\.sn on archs\.{arch} \(run t/digits-{arch}-ns-sn-s0\): spectral_norm: "
+                                          r"D has equalized-learning-rate layers \(Equalized"):
+        Trainer(cfg, DataSpec("image", (1, 16, 16), 10))

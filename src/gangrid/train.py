@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gangrid.errors import ConfigError
 from gangrid.losses import get_loss
 from gangrid.nets import DataSpec, build_nets
 from gangrid.tricks import DBatch, GBatch, Hooks, build_tricks
@@ -156,7 +157,11 @@ class Trainer:
         self.hooks = Hooks(build_tricks(config["tricks"], f"tricks of run {config['run']['name']}"))
         arch_cfg = {**config["arch"], "z_dim": self.z_dim, **self.hooks.arch_overrides()}
         g, d = build_nets(arch_cfg, data, key=f"archs.{config['arch']['name']}")
-        g, d = self.hooks.wrap_nets(g, d)
+        try:
+            g, d = self.hooks.wrap_nets(g, d)
+        except ConfigError as exc:
+            run = config["run"]
+            raise ConfigError(f"tricks.{run['trick']} on archs.{run['arch']} (run {run['study']}/{run['name']}): {exc}") from None
         # channels_last: NHWC convolutions (oneDNN on CPU, tensor cores on GPU) are 15-25% faster here
         self.channels_last = data.kind == "image" and train.get("memory_format", "channels_last") == "channels_last"
         fmt = torch.channels_last if self.channels_last else torch.preserve_format

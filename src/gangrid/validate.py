@@ -99,6 +99,28 @@ def _check_axis(params: dict[str, Any], study: str, axis: str) -> None:
             raise ConfigError(f"studies.{study}.{axis}[{i}]: unknown {SINGULAR[section]} preset '{name}' (known: {known})")
 
 
+DATA_KINDS = {"gan": ("image", "points"), "translation": ("paired", "unpaired")}
+
+
+def _check_study_kind(params: dict[str, Any], study: str, source_kinds: dict[str, str]) -> None:
+    """A study's datasets and architecture families must be of its kind (`gan` or `translation`)."""
+    from gangrid.nets import get_family
+
+    spec = params["studies"][study]
+    kind = spec.get("kind", "gan")
+    for i, name in enumerate(spec["datasets"]):
+        if source_kinds[name] not in DATA_KINDS[kind]:
+            raise ConfigError(f"studies.{study}.datasets[{i}]: '{name}' holds {source_kinds[name]} data; a {kind} study "
+                              f"takes {' or '.join(DATA_KINDS[kind])} data" + (
+                                  " (set `kind: translation` for image-to-image sets)" if kind == "gan" else ""))
+    for i, name in enumerate(spec["archs"]):
+        family = params["archs"][name]["family"]
+        fkind = get_family(family, f"archs.{name}.family").study_kind
+        if fkind != kind:
+            raise ConfigError(f"studies.{study}.archs[{i}]: '{name}' (family {family}) belongs in a {fkind} study, "
+                              f"not a {kind} study")
+
+
 def _train_origin(params: dict[str, Any], run: Any, top: str) -> str:
     """The params key that sets `train.<top>` for a run: the last layer of train < arch < loss < trick < study."""
     layers = [
@@ -161,7 +183,10 @@ def validate(params: dict[str, Any]) -> None:
     from gangrid.metrics import get_metric
     from gangrid.nets import get_family
 
+    from gangrid.data import check_dataset_cfg
+
     specs = {name: _data_spec(name, cfg) for name, cfg in params["datasets"].items()}
+    source_kinds = {name: check_dataset_cfg(name, cfg).kind for name, cfg in params["datasets"].items()}
     for name, arch in params["archs"].items():
         get_family(arch["family"], f"archs.{name}.family")
         build_checked_tricks(arch.get("tricks"), f"archs.{name}.tricks")
@@ -176,6 +201,7 @@ def validate(params: dict[str, Any]) -> None:
     for study, spec in params["studies"].items():
         for axis in ("datasets", "archs", "losses", "tricks"):
             _check_axis(params, study, axis)
+        _check_study_kind(params, study, source_kinds)
         base = study_baseline(params, study)
         home = baseline_study(params, study)
         if home not in params["studies"]:

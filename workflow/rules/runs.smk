@@ -53,6 +53,7 @@ rule sample:
 rule evaluate:
     input:
         "results/{study}/{run}/samples.npz",
+        "results/{study}/{run}/checkpoint.pt",  # architecture metrics (e.g. the semi-supervised D's accuracy)
         lambda w: f"data/processed/{spec(w).dataset}",
         lambda w: f"models/classifier/{spec(w).dataset}.pt",
         study_code("metrics", "stages/evaluate.py"),

@@ -149,7 +149,7 @@ def check_infogan(cfg: dict[str, Any], data: DataSpec) -> None:
     require(bool(cats) or cont > 0, f"archs.{name}: InfoGAN needs at least one categorical or continuous code")
 
 
-@register_family("infogan", check=check_infogan)
+@register_family("infogan", check=check_infogan, figures=True)
 def build_infogan(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """Build the InfoGAN generator (structured prior) and the discriminator with its Q head."""
     cats, cont = [int(k) for k in cfg.get("categorical", [10])], int(cfg.get("continuous", 2))

@@ -102,7 +102,12 @@ def check_semisup(cfg: dict[str, Any], data: DataSpec) -> None:
     check_conv_resolution(cfg, res, "semisup")
 
 
-@register_family("semisup", check=check_semisup)
+def semisup_run_metrics(run_dir: Path) -> dict[str, float]:
+    """`d_accuracy`: the trained D's K-way accuracy on the full test split (the method's own metric)."""
+    return {"d_accuracy": run_accuracy(run_dir, "test")}
+
+
+@register_family("semisup", check=check_semisup, run_metrics=semisup_run_metrics)
 def build_semisup(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """Build an unconditional generator and a K+1-way discriminator."""
     g = UnconditionalGenerator(conv_generator(cfg, data, int(cfg["z_dim"])))

@@ -211,7 +211,7 @@ def check_stylegan(cfg: dict[str, Any], data: DataSpec) -> None:
             f"archs.{name}.truncation_cutoff: must be an integer in 1..{n_layers} (or null), got {cutoff!r}")
 
 
-@register_family("stylegan", check=check_stylegan)
+@register_family("stylegan", check=check_stylegan, figures=True)
 def build_stylegan(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """Build the style-based generator and the ProGAN discriminator at full resolution."""
     c, res = data.shape[0], data.shape[1]

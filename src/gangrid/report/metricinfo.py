@@ -46,6 +46,9 @@ DIRECTIONS: dict[str, str] = {
                            "accuracy", "acc", "ssim", "psnr")},
 }
 
+# Stems that end in a digit themselves (`l1`): never read as a stem plus a sample count.
+KNOWN_STEMS = frozenset(DIRECTIONS) | {s for f in FAMILIES for s in f.stems}
+
 # Values that describe the protocol rather than measure a run (e.g. the number of modes K).
 CONTEXT_TOKENS = ("total",)
 
@@ -56,7 +59,7 @@ ACRONYMS = {"fid": "FID", "kid": "KID", "is": "IS", "swd": "SWD", "mmd": "MMD", 
 
 def tokens(name: str) -> list[str]:
     """`_`-separated parts of a metric name with any sample-count tag removed (`fid1k_clf` -> [fid, clf])."""
-    return [re.sub(r"\d+k?$", "", t) for t in name.lower().split("_") if t]
+    return [t if t in KNOWN_STEMS else re.sub(r"\d+k?$", "", t) for t in name.lower().split("_") if t]
 
 
 def stem(name: str) -> str:
@@ -94,11 +97,12 @@ def direction(name: str, overrides: Mapping[str, str] | None = None) -> str | No
 
 
 def family(name: str) -> Family:
-    """The family whose table reports metric `name` (`other` when no family claims its stem)."""
-    s = stem(name)
-    for fam in FAMILIES:
-        if s in fam.stems:
-            return fam
+    """The family whose table reports metric `name`: the one claiming its stem, else the first token any family
+    claims (`d_accuracy` -> accuracy), else `other`."""
+    for part in tokens(name) or [name]:
+        for fam in FAMILIES:
+            if part in fam.stems:
+                return fam
     return FAMILY_BY_KEY["other"]
 
 

@@ -56,8 +56,10 @@ def dataset_lines(params: dict[str, Any]) -> list[str]:
         if manifest.get("splits"):
             parts.append("splits " + ", ".join(f"{k} {v}" for k, v in sorted(manifest["splits"].items())))
         proto = _optional_json(real_metrics_path(name)).get("protocol", {})
-        if proto:
-            parts.append(f"reference set {proto.get('n_real')} held-out test samples")
+        sizes = {k.removeprefix("n_real").strip("_") or "": int(v) for k, v in proto.items() if k.startswith("n_real")}
+        if sizes:  # one reference set, or one per translation direction (n_real_ab, n_real_ba)
+            parts.append("reference set " + ", ".join(f"{n} ({d})" if d else str(n) for d, n in sorted(sizes.items()))
+                         + " held-out test samples")
         clf = _optional_json(classifier_path(name).with_suffix(".json"))
         if "test_accuracy" in clf:
             parts.append(f"domain-classifier test accuracy {clf['test_accuracy']:.3f}")

@@ -122,6 +122,18 @@ def evaluate_samples(params: dict[str, Any], dataset: str, fake: np.ndarray, rea
     return {"status": "finished", **rounded(values), "protocol": proto}
 
 
+def architecture_metrics(run_dir: Path) -> dict[str, float]:
+    """The metrics the run's architecture family computes from its trained networks ({} for most families,
+    and for sample sets that no training run wrote: no config.json)."""
+    from gangrid.nets import get_family
+
+    if not (run_dir / "config.json").exists():
+        return {}
+    arch = read_json(run_dir / "config.json")["arch"]
+    family = get_family(arch["family"], "archs.family")
+    return dict(family.run_metrics(run_dir)) if family.run_metrics else {}
+
+
 def evaluate_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     """metrics.json of one run (status only, for a diverged run)."""
     if params["studies"][spec.study].get("kind") == "translation":  # translation metrics: gangrid.translation
@@ -136,6 +148,10 @@ def evaluate_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
         with np.load(run_dir / "samples.npz") as f:
             fake = f["x"]
         out = evaluate_samples(params, spec.dataset, fake, reference_set(params, spec.dataset))
+        extra = architecture_metrics(run_dir)
+        if extra:
+            out.update(rounded(extra))
+            out["protocol"]["architecture_metrics"] = sorted(extra)
     write_json(run_dir / "metrics.json", out)
     return out
 

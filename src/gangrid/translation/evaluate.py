@@ -185,6 +185,7 @@ def evaluate_translation_real(params: dict[str, Any], dataset: str, path: Any) -
         directions.append(("ba", t.a, len(t.b), train.a, t.y_a))
     for direction, reference, n, pool, labels in directions:
         fake = np.asarray(pool[pick(len(pool), n, seed)])
+        proto[f"n_fake_{direction}"], proto[f"n_real_{direction}"] = int(len(fake)), int(len(reference))
         vals: dict[str, float] = {}
         for ename, extractor in extractors:
             if ename == "clf" and DOMAIN_OF[direction] not in domains:

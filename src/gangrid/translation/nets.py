@@ -292,13 +292,13 @@ def _build(family: str, cfg: dict[str, Any], data: DataSpec, directions: tuple[s
     return g, d
 
 
-@register_family("pix2pix", check=lambda cfg, data: _check("pix2pix", cfg, data))
+@register_family("pix2pix", check=lambda cfg, data: _check("pix2pix", cfg, data), study_kind="translation")
 def build_pix2pix(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """pix2pix: G = {"ab": U-Net}, D = {"ab": PatchGAN on concat(input, output)} (paired data)."""
     return _build("pix2pix", cfg, data, ("ab",))
 
 
-@register_family("cyclegan", check=lambda cfg, data: _check("cyclegan", cfg, data))
+@register_family("cyclegan", check=lambda cfg, data: _check("cyclegan", cfg, data), study_kind="translation")
 def build_cyclegan(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """CycleGAN: G = {"ab": G, "ba": F} (ResNet), D = {"ab": D_B, "ba": D_A} (unconditional PatchGANs)."""
     return _build("cyclegan", cfg, data, ("ab", "ba"))

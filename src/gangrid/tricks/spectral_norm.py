@@ -11,6 +11,7 @@ from __future__ import annotations
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from gangrid.errors import ConfigError
 from gangrid.tricks import Trick, register_trick
 
 LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
@@ -37,7 +38,20 @@ class SpectralNorm(Trick):
         self.require(isinstance(n, int) and n >= 1, "n_power_iterations", "must be an integer >= 1")
 
     def wrap_nets(self, g: nn.Module, d: nn.Module) -> tuple[nn.Module, nn.Module]:
+        for net, which in ((d, "D"), (g, "G")) if self.hp["generator"] else ((d, "D"),):
+            uncovered = sorted({type(m).__name__ for m in net.modules() if is_equalized(m)})
+            if uncovered:
+                raise ConfigError(
+                    f"spectral_norm: {which} has equalized-learning-rate layers ({', '.join(uncovered)}), which it "
+                    f"would leave unnormalised; regularise ProGAN / StyleGAN nets with r1 or wgan_gp instead")
         d = apply_spectral_norm(d, self.hp["n_power_iterations"])
         if self.hp["generator"]:
             g = apply_spectral_norm(g, self.hp["n_power_iterations"])
         return g, d
+
+
+def is_equalized(module: nn.Module) -> bool:
+    """True for a layer with ProGAN's equalized learning rate (a raw `weight` scaled at run time)."""
+    from gangrid.nets.blocks import EqualizedConv2d, EqualizedLinear
+
+    return isinstance(module, (EqualizedConv2d, EqualizedLinear))
