@@ -35,3 +35,25 @@ def test_user_error_is_one_line_without_traceback(tmp_path, params):
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "studies.images.archs[0]" in lines[0] and "dcgan_nope" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_train_and_sample_use_the_runs_own_thread_count(params):
+    """A run's resolved train.threads (mlp2d sets 1) wins over the top-level one for its train / sample stages;
+    other stages use their section's."""
+    from argparse import Namespace
+
+    import torch
+
+    from gangrid.cli import configure_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert params["archs"]["mlp2d"]["train"]["threads"] == 1 and params["train"]["threads"] == 2
+        for command in ("train", "sample"):
+            assert configure_threads(params, command, Namespace(study="modes2d", run="ring8-mlp2d-ns-none-s0")) == 1
+            assert torch.get_num_threads() == 1
+            assert configure_threads(params, command, Namespace(study="images", run="digits-dcgan16-ns-none-s0")) == 2
+        assert configure_threads(params, "evaluate", Namespace(study="modes2d", run="ring8-mlp2d-ns-none-s0")) == \
+            params["eval"]["threads"]
+    finally:
+        torch.set_num_threads(before)

@@ -10,10 +10,12 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 from gangrid.errors import UserError
+from gangrid.timings import STAGES, record, stage_target
 
 Handler = Callable[[argparse.Namespace, dict[str, Any]], int | None]
 
@@ -203,14 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
 THREAD_SECTION = {"train": "train", "sample": "train", "translate": "train"}
 
 
-def configure_threads(params: dict[str, Any], command: str) -> int:
-    """Use exactly `<section>.threads` CPU threads (torch and BLAS).
+def configure_threads(params: dict[str, Any], command: str, args: argparse.Namespace | None = None) -> int:
+    """Use exactly `<section>.threads` CPU threads (torch and BLAS): for a run's train / sample stage its
+    resolved `train.threads` (an arch, loss, trick or study may set it, e.g. 1 for the tiny 2-D MLPs).
 
     Float reductions depend on the thread count, so fixing it makes results
     identical whichever orchestrator (and whichever machine load) ran the stage.
     """
     section = THREAD_SECTION.get(command, "eval")
     threads = int(params.get(section, {}).get("threads", 1))
+    if section == "train" and isinstance(getattr(args, "run", None), str) and isinstance(getattr(args, "study", None), str):
+        from gangrid.config import find_run, resolve_run
+
+        threads = int(resolve_run(params, find_run(params, args.study, args.run))["train"].get("threads", threads))
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -221,6 +228,7 @@ def configure_threads(params: dict[str, Any], command: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gangrid` console script."""
+    started = time.perf_counter()
     args = build_parser().parse_args(argv)
     env = os.environ.get("GANGRID_PARAMS")
     args.params = args.params or (env.split(os.pathsep) if env else ["params.yaml"])
@@ -228,11 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         # compare reads the params of the two experiments it compares, not the working tree's
         params = {} if args.command in ("compare", "preset") else _params(args, full=args.command != "runs")
         if args.command not in ("runs", "validate", "compare", "preset"):
-            configure_threads(params, args.command)
+            configure_threads(params, args.command, args)
         from gangrid.io import transaction
 
         with transaction():  # a failing stage removes the outputs it had written: all or none
             code = args.handler(args, params)
+        if args.command in STAGES and not code:
+            record(args.command, stage_target(args), time.perf_counter() - started)
         return int(code or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

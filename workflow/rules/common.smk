@@ -47,7 +47,8 @@ def run_config(w):
 
 
 def n_threads(section):
-    """CPU threads of a job (`train.threads` / `eval.threads`); the stage itself uses exactly these."""
+    """CPU threads a job reserves (`train.threads` / `eval.threads`); a run whose arch, loss, trick or study
+    sets a lower `train.threads` (the 2-D MLPs: 1) uses that many inside the reservation."""
     return int(P.get(section, {}).get("threads", 1))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from gangrid.config import PARAMS_FILE, baseline_study, study_baseline
+from gangrid.config import PARAMS_FILE, baseline_study, iter_runs, study_baseline
 from gangrid.io import read_json, write_text
 from gangrid.report import FIGURES_DIR, HTML_FILE, PAPER_DIR, REPORT_FILE, TABLES_DIR
 from gangrid.report.document import Block, Bullets, FigureBlock, Heading, Paragraph, TableBlock, to_html, to_markdown
@@ -139,8 +139,11 @@ def report_blocks(params: dict[str, Any]) -> list[Block]:
     figures = _optional_json(FIGURES_DIR / "index.json").get("figures", [])
     runs = _read_csv(TABLES_DIR / "runs.csv")
     significance = _read_csv(TABLES_DIR / "significance.csv")
+    n_runs = len(list(iter_runs(params)))
+    shared = (f" ({len(runs)} table rows: a study that borrows its baseline from another study lists those runs too)"
+              if len(runs) and len(runs) != n_runs else "")
     blocks: list[Block] = [Heading("gangrid report", 1),
-                           Paragraph(f"{len(runs)} runs in {len(params['studies'])} studies. Numbers: "
+                           Paragraph(f"{n_runs} runs in {len(params['studies'])} studies{shared}. Numbers: "
                                      "`reports/tables/*.csv`; LaTeX: `reports/tables/*.tex` and `reports/paper/main.tex`.")]
     blocks += protocol_blocks(params, settings)
     for study in params["studies"]:
@@ -148,7 +151,26 @@ def report_blocks(params: dict[str, Any]) -> list[Block]:
     blocks.append(Heading("Runs that did not finish"))
     lines = unfinished_runs(runs) if len(runs) else []
     blocks.append(Bullets(tuple(lines)) if lines else Paragraph("None: every run finished."))
+    blocks += timing_blocks()
     return blocks
+
+
+def timing_blocks() -> list[Block]:
+    """Appendix: wall time per pipeline stage, from the stage timers (logs/timings/) and Snakemake benchmarks."""
+    from gangrid.timings import TIMINGS_DIR, read_records, summary
+
+    rows = summary(read_records())
+    if not rows:
+        return []
+    total = sum(r["total"] for r in rows)
+    items = tuple(
+        f"`{r['stage']}`: {r['n']} invocations, {r['total']:.0f} s in all (mean {r['mean']:.1f} s, max {r['max']:.1f} s: "
+        f"`{r['slowest']}`)" for r in rows)
+    return [Heading("Appendix: time per stage"),
+            Paragraph(f"Wall time of each `gangrid` stage command, process start-up and imports included, orchestrator "
+                      f"overhead excluded; the latest invocation of each stage and target (`{TIMINGS_DIR.as_posix()}/`), "
+                      f"this report's own stage not yet included. Sum: {total:.0f} s ({total / 60:.1f} min)."),
+            Bullets(items)]
 
 
 def run_report(params: dict[str, Any], out: Path = REPORT_FILE) -> Path:
