@@ -201,9 +201,21 @@ def test_ema_trick_samples_from_the_average():
     ema = trainer.hooks.get("ema")
     g0 = [p.detach().clone() for p in trainer.g.parameters()]
     trainer.iteration()
+    assert ema.hp["warmup"] is True  # the params.yaml preset: first update keeps min(0.999, 1/10) of the old
     for e, p0, p1 in zip(ema.g_ema.parameters(), g0, trainer.g.parameters()):
-        assert torch.allclose(e, 0.999 * p0 + 0.001 * p1.detach(), atol=1e-7)
+        assert torch.allclose(e, 0.1 * p0 + 0.9 * p1.detach(), atol=1e-7)
     assert trainer.sampling_generator() is ema.g_ema and not ema.g_ema.training
+
+
+def test_ema_decay_schedule():
+    from gangrid.tricks.ema import ema_decay
+
+    assert ema_decay(0.999, -1, warmup=True) == 0.0 and ema_decay(0.999, -5, warmup=False) == 0.0  # before start
+    assert ema_decay(0.999, 0, warmup=False) == 0.999
+    assert [ema_decay(0.999, t, warmup=True) for t in (0, 1, 90)] == [0.1, 2 / 11, 0.91]
+    assert ema_decay(0.999, 10**6, warmup=True) == 0.999  # the cap
+    # after 1000 steps without warm-up, the initial weights still carry 0.999^1000 = 37% of the average
+    assert 0.999 ** 1000 == pytest.approx(0.368, abs=1e-3)
 
 
 # --- unrolled GAN -----------------------------------------------------------------

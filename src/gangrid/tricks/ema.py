@@ -31,16 +31,26 @@ def ema_update(target: nn.Module, source: nn.Module, decay: float) -> None:
         tb.copy_(sb)
 
 
+def ema_decay(decay: float, since_start: int, warmup: bool) -> float:
+    """The decay of one EMA update `since_start` steps after averaging starts (0 before it: G is copied)."""
+    if since_start < 0:
+        return 0.0
+    return min(decay, (1 + since_start) / (10 + since_start)) if warmup else decay
+
+
 @register_trick("ema")
 class EMA(Trick):
-    """Keeps G_ema; starts averaging after `start` steps (copying G until then)."""
+    """Keeps G_ema; starts averaging after `start` steps (copying G until then). With `warmup`, the decay
+    t steps after the start is min(decay, (1 + t) / (10 + t)) (TensorFlow's ExponentialMovingAverage with
+    num_updates), so a short run's average is not dominated by the weights it started from."""
 
-    defaults = {"decay": 0.999, "start": 0}
+    defaults = {"decay": 0.999, "start": 0, "warmup": False}
     order = 90
 
     def check(self) -> None:
         self.require(0 <= self.hp["decay"] < 1, "decay", "must be in [0, 1)")
         self.require(isinstance(self.hp["start"], int) and self.hp["start"] >= 0, "start", "must be an integer >= 0")
+        self.require(isinstance(self.hp["warmup"], bool), "warmup", "must be true or false")
 
     def __init__(self, **hp: Any) -> None:
         super().__init__(**hp)
@@ -50,8 +60,7 @@ class EMA(Trick):
         self.g_ema = copy.deepcopy(trainer.g).eval().requires_grad_(False)
 
     def after_g_step(self, trainer: "Trainer") -> None:
-        decay = self.hp["decay"] if trainer.step >= self.hp["start"] else 0.0
-        ema_update(self.g_ema, trainer.g, decay)
+        ema_update(self.g_ema, trainer.g, ema_decay(self.hp["decay"], trainer.step - self.hp["start"], self.hp["warmup"]))
 
     def sampling_generator(self, g: nn.Module) -> nn.Module:
         return self.g_ema if self.g_ema is not None else g
