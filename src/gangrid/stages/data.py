@@ -80,8 +80,13 @@ def run_train_classifier(params: dict[str, Any], name: str) -> dict[str, float]:
         c, h, _ = train.x.shape[1:]
         payload = {"kind": "conv", "arch": classifier_arch(c, h, n_classes, cfg), "state": model.state_dict()}
     metrics["test_accuracy"] = accuracy(model, to_model(test.x), torch.as_tensor(np.asarray(test.y)))
-    metrics["floor"] = classifier_floor(params, name)
     metrics["n_train"], metrics["n_test"] = float(len(train)), float(len(test))
+    return save_classifier(params, name, payload, metrics)
+
+
+def save_classifier(params: dict[str, Any], name: str, payload: dict[str, Any], metrics: dict[str, float]) -> dict[str, float]:
+    """Check a trained classifier's test accuracy against its floor, then write models/classifier/<name>.{pt,json}."""
+    metrics["floor"] = classifier_floor(params, name)
     if metrics["test_accuracy"] < metrics["floor"]:
         raise UserError(
             f"classifier for '{name}' reached test accuracy {metrics['test_accuracy']:.4f} < floor {metrics['floor']} "

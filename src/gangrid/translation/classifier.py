@@ -44,7 +44,7 @@ def classifier_split(dataset: str, split: str) -> Split:
 
 def run_train_translation_classifier(params: dict[str, Any], name: str) -> dict[str, float]:
     """Train the classifier of an image-to-image set; require its test accuracy >= eval.classifier.floor."""
-    from gangrid.stages.data import classifier_cfg, classifier_floor
+    from gangrid.stages.data import classifier_cfg, save_classifier
 
     manifest = read_manifest(name)
     train, val, test = (classifier_split(name, s) for s in ("train", "val", "test"))
@@ -63,13 +63,5 @@ def run_train_translation_classifier(params: dict[str, Any], name: str) -> dict[
     payload = {"kind": "conv", "arch": classifier_arch(c, h, n_classes, cfg), "state": model.state_dict(),
                "domains": list(classifier_domains(manifest["kind"]))}
     metrics["test_accuracy"] = accuracy(model, to_model(test.x), torch.as_tensor(test.y))
-    metrics["floor"] = classifier_floor(params, name)
     metrics["n_train"], metrics["n_test"] = float(len(train.x)), float(len(test.x))
-    if metrics["test_accuracy"] < metrics["floor"]:
-        raise UserError(
-            f"classifier for '{name}' reached test accuracy {metrics['test_accuracy']:.4f} < floor {metrics['floor']} "
-            f"(eval.classifier.floor.{name}); train it longer (eval.classifier.epochs) or check the data"
-        )
-    save_torch(classifier_path(name), payload)
-    write_json(CLASSIFIER_DIR / f"{name}.json", {k: round(float(v), 6) for k, v in metrics.items()})
-    return metrics
+    return save_classifier(params, name, payload, metrics)

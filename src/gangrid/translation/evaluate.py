@@ -98,19 +98,26 @@ def feature_values(ctx: TranslationContext, names: list[str], with_accuracy: boo
     return values
 
 
+def _dataset_protocol(ev: dict[str, Any], dataset: str) -> tuple[str, dict[str, Any], list[str]]:
+    """(kind, meta) of an image-to-image set's manifest and the feature metrics the protocol asks for."""
+    manifest = read_manifest(dataset)
+    return manifest["kind"], manifest.get("meta", {}), feature_metrics(ev)
+
+
+def _protocol_head(ev: dict[str, Any], metrics: list[str]) -> dict[str, Any]:
+    """The protocol keys shared by translation runs and the real-data row."""
+    return {"reference": "held-out test split of the target domain (at most N images)",
+            "extractor": str(ev.get("extractor", "classifier")), "extractors": {}, "n": int(ev["n_samples"]),
+            "metrics": metrics}
+
+
 def evaluate_translations(params: dict[str, Any], dataset: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """All metrics of a translation run's samples against the held-out test images, with the protocol."""
     ev = params["eval"]
-    manifest = read_manifest(dataset)
-    kind, meta = manifest["kind"], manifest.get("meta", {})
-    names = feature_metrics(ev)
+    kind, meta, names = _dataset_protocol(ev, dataset)
     proto: dict[str, Any] = {
-        "reference": "held-out test split of the target domain (at most N images)",
+        **_protocol_head(ev, names + list(TRANSLATION_METRICS)),
         "inputs": "test split of the source domain (at most N images, fixed seed); paired sets: their pairs are the targets",
-        "extractor": str(ev.get("extractor", "classifier")),
-        "extractors": {},
-        "n": int(ev["n_samples"]),
-        "metrics": names + list(TRANSLATION_METRICS),
         "pixel_scale": "l1, cycle and PSNR on pixel values in [0, 1]; SSIM: Gaussian window sigma 1.5, K1 0.01, K2 0.03",
         "directions": ["ab"],
     }
@@ -163,16 +170,10 @@ def evaluate_translation_run(params: dict[str, Any], spec: RunSpec) -> dict[str,
 def evaluate_translation_real(params: dict[str, Any], dataset: str, path: Any) -> dict[str, Any]:
     """The reference row of an image-to-image set: target-domain training images scored like translations."""
     ev = params["eval"]
-    manifest = read_manifest(dataset)
-    kind, meta = manifest["kind"], manifest.get("meta", {})
-    names = feature_metrics(ev)
+    kind, meta, names = _dataset_protocol(ev, dataset)
     proto: dict[str, Any] = {
-        "reference": "held-out test split of the target domain (at most N images)",
+        **_protocol_head(ev, names + ["acc_target"]),
         "generated": "target-domain train split images (the real-data reference row); acc_target: the held-out images",
-        "extractor": str(ev.get("extractor", "classifier")),
-        "extractors": {},
-        "n": int(ev["n_samples"]),
-        "metrics": names + ["acc_target"],
     }
     extractors = feature_extractors(params, dataset, proto)
     domains = classifier_domains(kind)
