@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make run    set up .venv, then run the default grid with `dvc repro` (ends with reports/report.md)
+#   make run    set up .venv, then run the default grid with `dvc repro` (ends with reports/report.md);
+#               `gangrid pipelines` first brings pipelines/<study>/dvc.yaml in line with params.yaml's studies
 #   make test   set up .venv and the system packages the tests use, then run the test suite
 # Both are idempotent: setup reruns only when requirements.lock or pyproject.toml change.
 
@@ -14,6 +15,7 @@ export PATH := $(BIN):$(PATH)
 
 run: setup data-deps
 	@test -d .git || git init -q
+	gangrid pipelines
 	dvc repro
 
 test: setup system-deps
@@ -40,4 +42,4 @@ system-deps:
 # Remove every pipeline output (data, models, results, reports, checkpoints, logs).
 clean-outputs:
 	rm -rf data/raw data/processed models results reports/tables reports/figures reports/report.md reports/paper \
-		reports/report.html checkpoints logs benchmarks .snakemake dvc.lock
+		reports/report.html checkpoints logs benchmarks .snakemake dvc.lock pipelines/*/dvc.lock

@@ -87,7 +87,7 @@ def bench(n_runs: int, repeat: int, workdir: Path) -> tuple[int, int, tuple[floa
     repo = make_repo(workdir / f"grid{n_runs}", edit=grid_of(n_runs), steps=10)
     placeholder_outputs(repo)
     sh(["dvc", "commit", "--force", "--quiet"], repo)
-    n_stages = len(sh(["dvc", "stage", "list", "--name-only"], repo).stdout.split())
+    n_stages = len(sh(["dvc", "stage", "list", "--all", "--name-only"], repo).stdout.split())
     dvc_s = timed(["dvc", "repro"], repo, repeat, "Data and pipelines are up to date")
     sh(["snakemake", "--touch", "-j1", "--quiet"], repo)
     smk_s = timed(["snakemake", "-n"], repo, repeat, "Nothing to be done")

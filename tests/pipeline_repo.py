@@ -12,9 +12,10 @@ from typing import Any
 import yaml
 
 from gangrid.config import iter_runs
+from gangrid.pipelines import write_pipelines
 
 REPO = Path(__file__).resolve().parents[1]
-COPY = ["Snakefile", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore", "src", "workflow", "profiles", "presets"]
+COPY = ["Snakefile", "dvc.yaml", "pipelines", "params.yaml", ".dvcignore", ".gitignore", "src", "workflow", "profiles", "presets"]
 PER_STUDY_STAGES = ("train", "sample", "evaluate")
 GIT_ID = ["-c", "user.name=gangrid-tests", "-c", "user.email=tests@gangrid.invalid", "-c", "commit.gpgsign=false"]
 
@@ -48,7 +49,7 @@ def make_repo(dest: Path, edit=None, steps: int = 20) -> Path:
     for name in COPY:
         src = REPO / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "dvc.lock"))
         elif src.exists():
             shutil.copy2(src, dest / name)
     (dest / ".dvc").mkdir(exist_ok=True)
@@ -57,7 +58,7 @@ def make_repo(dest: Path, edit=None, steps: int = 20) -> Path:
     if edit is not None:
         edit(params)
     write(dest / "params.yaml", params)
-    prune_dvc_studies(dest / "dvc.yaml", set(params["studies"]))
+    write_pipelines(params, dest)  # the per-study dvc.yaml files of the studies left
     sh(["git", "init", "-q"], dest)
     return dest
 
@@ -80,22 +81,6 @@ def tiny_grid(params: dict[str, Any], losses: tuple[str, ...] = ("ns", "hinge"),
     return params
 
 
-def prune_dvc_studies(dvc_yaml: Path, studies: set[str]) -> None:
-    """Drop the per-study stages (train_<s>, sample_<s>, evaluate_<s>) of studies not in `studies`.
-
-    dvc.yaml interpolates `${studies.<s>.*}`, so a params file without study <s>
-    needs dvc.yaml without its stages (YAML anchors/merge keys are expanded on rewrite).
-    """
-    doc = yaml.safe_load(dvc_yaml.read_text())
-    pattern = re.compile(rf"^({'|'.join(PER_STUDY_STAGES)})_(.+)$")
-    drop = [name for name, stage in doc["stages"].items()
-            if "matrix" in stage and (m := pattern.match(name)) and m.group(2) not in studies]
-    if drop:
-        for name in drop:
-            del doc["stages"][name]
-        dvc_yaml.write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
 def git_commit(repo: Path, message: str) -> None:
     """Commit everything git does not ignore (DVC-tracked outputs are git-ignored by DVC)."""
     sh(["git", "add", "-A"], repo)
@@ -103,9 +88,9 @@ def git_commit(repo: Path, message: str) -> None:
 
 
 def run_stage_names(params: dict[str, Any], where=lambda spec: True) -> set[str]:
-    """dvc.yaml names of the train/sample/evaluate stages of the runs `where(spec)` selects."""
+    """DVC addresses of the train/sample/evaluate stages of the runs `where(spec)` selects."""
     return {
-        f"{phase}_{s.study}@{s.dataset}-{s.arch}-{s.loss}-{s.trick}-{s.seed}"
+        f"pipelines/{s.study}/dvc.yaml:{phase}@{s.dataset}-{s.arch}-{s.loss}-{s.trick}-{s.seed}"
         for s in iter_runs(params) if where(s) for phase in PER_STUDY_STAGES
     }
 
@@ -134,14 +119,13 @@ def gangrid_runs(repo: Path) -> set[str]:
 
 
 def dvc_train_runs(repo: Path) -> set[str]:
-    """`study/run` names of the train stages in `dvc stage list`."""
+    """`study/run` names of the train stages in `dvc stage list --all`."""
     out = set()
-    for line in sh(["dvc", "stage", "list"], repo).stdout.splitlines():
-        name = line.split()[0]
-        if name.startswith("train_") and not name.startswith("train_classifier") and "@" in name:
-            study, coords = name[len("train_"):].split("@")
-            *rest, seed = coords.split("-")
-            out.add(f"{study}/{'-'.join(rest)}-s{seed}")
+    for line in sh(["dvc", "stage", "list", "--all"], repo).stdout.splitlines():
+        m = re.match(r"pipelines/([^/]+)/dvc\.yaml:train@(\S+)", line)
+        if m:
+            *rest, seed = m.group(2).split("-")
+            out.add(f"{m.group(1)}/{'-'.join(rest)}-s{seed}")
     return out
 
 

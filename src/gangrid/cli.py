@@ -130,11 +130,30 @@ def cmd_report(args: argparse.Namespace, params: dict[str, Any]) -> None:
 
 
 def cmd_preset(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.config import load_params
+    from gangrid.pipelines import write_pipelines
     from gangrid.presets import apply_preset
 
     target = args.params[0]
     apply_preset(target, args.preset)
+    write_pipelines(load_params(target))  # a preset may add or remove studies
     print(f"{target}: {args.preset} applied (review with `git diff {target}` or `dvc params diff`)")
+
+
+def cmd_pipelines(args: argparse.Namespace, params: dict[str, Any]) -> int:
+    from gangrid.pipelines import stale, write_pipelines
+
+    if args.check:
+        problems = stale(params)
+        if problems:
+            print(f"error: pipelines/ is out of date with params.yaml ({', '.join(problems)}): run `gangrid pipelines`",
+                  file=sys.stderr)
+            return 1
+        print(f"pipelines/: up to date ({len(params['studies'])} studies)")
+        return 0
+    changes = write_pipelines(params)
+    print(f"pipelines/: {', '.join(changes) if changes else 'up to date'} ({len(params['studies'])} studies)")
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace, params: dict[str, Any]) -> None:
@@ -160,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("validate", cmd_validate, "check params.yaml (structure, names, ranges)")
     p = add("preset", cmd_preset, "rewrite params.yaml with a preset overlay applied (comments kept), e.g. presets/paper.yaml")
     p.add_argument("preset", help="preset file: the keys it sets replace params.yaml's (mappings merge, null deletes)")
+    p = add("pipelines", cmd_pipelines, "write pipelines/<study>/dvc.yaml, the DVC stages of each study's runs")
+    p.add_argument("--check", action="store_true", help="only check that they are up to date (exit 1 if not)")
     p = add("runs", cmd_runs, "list the runs the grid defines")
     p.add_argument("--study", action="append", help="only this study (repeatable)")
     p.add_argument("--format", choices=["names", "json"], default="names")
@@ -202,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LIGHT = ("runs", "pipelines")  # commands that need the params' structure only (no torch import)
 THREAD_SECTION = {"train": "train", "sample": "train", "translate": "train"}
 
 
@@ -234,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     args.params = args.params or (env.split(os.pathsep) if env else ["params.yaml"])
     try:
         # compare reads the params of the two experiments it compares, not the working tree's
-        params = {} if args.command in ("compare", "preset") else _params(args, full=args.command != "runs")
-        if args.command not in ("runs", "validate", "compare", "preset"):
+        params = {} if args.command in ("compare", "preset") else _params(args, full=args.command not in LIGHT)
+        if args.command not in (*LIGHT, "validate", "compare", "preset"):
             configure_threads(params, args.command, args)
         from gangrid.io import transaction
 

@@ -1,0 +1,76 @@
+"""`gangrid pipelines`: the per-study DVC files, their contents and their upkeep."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from gangrid.config import load_params
+from gangrid.pipelines import HEADER, render, stale, study_stages, write_pipelines
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_committed_files_match_params():
+    assert stale(load_params(REPO / "params.yaml"), REPO) == []
+    proc = subprocess.run([sys.executable, "-m", "gangrid.cli", "pipelines", "--check"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "up to date (6 studies)" in proc.stdout, proc.stderr
+
+
+def test_stages_read_axes_from_params_and_run_from_the_repo_root():
+    doc = study_stages("images", "gan")
+    assert doc["vars"] == ["../../params.yaml"]
+    for stage in doc["stages"].values():
+        assert stage["wdir"] == "../.."
+        assert stage["matrix"] == {"dataset": "${studies.images.datasets}", "arch": "${studies.images.archs}",
+                                   "loss": "${studies.images.losses}", "trick": "${studies.images.tricks}",
+                                   "seed": "${studies.images.seeds}"}
+    train = doc["stages"]["train"]
+    assert train["cmd"] == "gangrid train --quiet images ${item.dataset}-${item.arch}-${item.loss}-${item.trick}-s${item.seed}"
+    assert train["params"] == ["train", "studies.images.train", "datasets.${item.dataset}", "archs.${item.arch}",
+                               "losses.${item.loss}", "tricks.${item.trick}"]
+
+
+def test_translation_code_is_a_dependency_of_translation_runs_only():
+    gan, trans = study_stages("images", "gan")["stages"], study_stages("translation", "translation")["stages"]
+    for phase in ("train", "sample", "evaluate"):
+        assert "src/gangrid/translation" in trans[phase]["deps"]
+        assert "src/gangrid/translation" not in gan[phase]["deps"]
+    checkpoint = "results/images/${item.dataset}-${item.arch}-${item.loss}-${item.trick}-s${item.seed}/checkpoint.pt"
+    assert checkpoint in gan["evaluate"]["deps"]  # architectures with their own metrics read the trained nets
+    assert not any(d.endswith("checkpoint.pt") for d in trans["evaluate"]["deps"])
+    assert "data/processed/${item.dataset}" in trans["sample"]["deps"]  # the inputs it translates
+
+
+def test_write_adds_rewrites_and_removes_only_generated_files(tmp_path):
+    params = {"studies": {"a": {}, "b": {"kind": "translation"}}}
+    assert sorted(write_pipelines(params, tmp_path)) == ["missing pipelines/a/dvc.yaml", "missing pipelines/b/dvc.yaml"]
+    assert stale(params, tmp_path) == [] and write_pipelines(params, tmp_path) == []
+    assert yaml.safe_load((tmp_path / "pipelines/b/dvc.yaml").read_text()) == study_stages("b", "translation")
+
+    (tmp_path / "pipelines/a/dvc.yaml").write_text(HEADER + "# edited by hand\n")
+    (tmp_path / "pipelines/a/dvc.lock").write_text("schema: '2.0'\n")
+    hand_written = tmp_path / "pipelines/mine/dvc.yaml"
+    hand_written.parent.mkdir()
+    hand_written.write_text("stages: {}\n")
+    params["studies"] = {"b": {}}  # a removed, b's kind changed
+    assert sorted(stale(params, tmp_path)) == ["changed pipelines/b/dvc.yaml", "extra pipelines/a/dvc.yaml"]
+    write_pipelines(params, tmp_path)
+    assert not (tmp_path / "pipelines/a").exists()  # its stale lock went with it
+    assert (tmp_path / "pipelines/b/dvc.yaml").read_text() == render("b", "gan")
+    assert hand_written.read_text() == "stages: {}\n"  # not ours: left alone
+
+
+def test_check_names_what_is_out_of_date(tmp_path):
+    (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
+    proc = subprocess.run([sys.executable, "-m", "gangrid.cli", "pipelines", "--check"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: pipelines/ is out of date with params.yaml (missing pipelines/modes2d/dvc.yaml")
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "gangrid.cli", "pipelines"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0 and stale(load_params(tmp_path / "params.yaml"), tmp_path) == []
