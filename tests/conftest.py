@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import yaml
 from gangrid.config import load_params
 
 REPO = Path(__file__).resolve().parents[1]
+# tests call gangrid.cli.main in-process (and patch modules first): a warm worker must not run them
+os.environ.pop("GANGRID_WORKER", None)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,9 @@
 """`gangrid <stage>`: one subcommand per pipeline stage, plus `validate` and `runs`.
 
+With GANGRID_WORKER set (`gangrid warm -- dvc repro`), a command runs in the warm
+worker's forked child instead (gangrid.worker); this module imports little, so
+that such a client starts fast.
+
 User errors (bad params, missing files, checksum mismatches) print one line,
 `error: ...`, and exit with status 2; no traceback.
 """
@@ -15,7 +19,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gangrid.errors import UserError
-from gangrid.timings import STAGES, record, stage_target
 
 Handler = Callable[[argparse.Namespace, dict[str, Any]], int | None]
 
@@ -162,6 +165,18 @@ def cmd_compare(args: argparse.Namespace, params: dict[str, Any]) -> None:
     print(run_compare(args.a, args.b, args.study, args.metric, args.format, args.changed), end="")
 
 
+def cmd_warm(args: argparse.Namespace, params: dict[str, Any]) -> int:
+    from gangrid.worker import warm
+
+    return warm(args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd, args.idle)
+
+
+def cmd_worker(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.worker import serve
+
+    serve(args.socket, args.idle)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `gangrid` command."""
     parser = argparse.ArgumentParser(prog="gangrid", description="Reproducible GAN ablation grids.")
@@ -220,6 +235,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", action="append", help="only metrics with this name or prefix (repeatable)")
     p.add_argument("--format", choices=["text", "md", "csv", "json"], default="text")
     p.add_argument("--changed", action="store_true", help="only metric rows whose values differ")
+    p = add("warm", cmd_warm, "run a command (e.g. dvc repro) with a warm worker: its gangrid commands skip "
+                              "importing torch & co. (forked from a server that imported them once)")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command and its arguments")
+    p.add_argument("--idle", type=float, default=600.0, help="the server stops after this many idle seconds (default 600)")
+    p = add("worker", cmd_worker, "serve gangrid commands on a Unix socket (clients: GANGRID_WORKER=SOCKET gangrid ...)")
+    p.add_argument("--socket", required=True, help="the socket's path (at most 107 bytes)")
+    p.add_argument("--idle", type=float, default=600.0, help="stop after this many seconds without a command (default 600)")
     return parser
 
 
@@ -251,15 +273,24 @@ def configure_threads(params: dict[str, Any], command: str, args: argparse.Names
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `gangrid` console script."""
     started = time.perf_counter()
+    if os.environ.get("GANGRID_WORKER"):  # its children run in-process: they unset it
+        from gangrid.worker import delegate
+
+        code = delegate(sys.argv[1:] if argv is None else argv)
+        if code is not None:
+            return code
     args = build_parser().parse_args(argv)
     env = os.environ.get("GANGRID_PARAMS")
     args.params = args.params or (env.split(os.pathsep) if env else ["params.yaml"])
     try:
+        if args.command in ("warm", "worker"):  # no params; the server must import no other gangrid module
+            return int(args.handler(args, {}) or 0)
         # compare reads the params of the two experiments it compares, not the working tree's
         params = {} if args.command in ("compare", "preset") else _params(args, full=args.command not in LIGHT)
         if args.command not in (*LIGHT, "validate", "compare", "preset"):
             configure_threads(params, args.command, args)
         from gangrid.io import transaction
+        from gangrid.timings import STAGES, record, stage_target
 
         with transaction():  # a failing stage removes the outputs it had written: all or none
             code = args.handler(args, params)
