@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make run    set up .venv, then run the default grid with `dvc repro` (ends with reports/report.md);
+#   make run    set up .venv, then run the default grid with `dvc repro` (ends with reports/report.md),
+#               under a warm worker (`gangrid warm`: the stage commands skip importing torch);
 #               `gangrid pipelines` first brings pipelines/<study>/dvc.yaml in line with params.yaml's studies
 #   make test   set up .venv and the system packages the tests use, then run the test suite
 # Both are idempotent: setup reruns only when requirements.lock or pyproject.toml change.
@@ -16,7 +17,7 @@ export PATH := $(BIN):$(PATH)
 run: setup data-deps
 	@test -d .git || git init -q
 	gangrid pipelines
-	dvc repro
+	gangrid warm -- dvc repro
 
 test: setup system-deps
 	pytest $(PYTEST_ARGS)
