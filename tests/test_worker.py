@@ -31,13 +31,17 @@ def main(argv):
         while len(os.listdir(argv[1])) < int(argv[2]) and time.monotonic() < deadline:
             time.sleep(0.01)
         return 0 if len(os.listdir(argv[1])) >= int(argv[2]) else 1
+    if argv[0] == "seeds":  # the state of the global RNGs a child starts with
+        import numpy, torch
+        print(json.dumps([torch.initial_seed(), int(numpy.random.randint(2**31))]))
+        return 0
     umask = os.umask(0)
     print(json.dumps({"argv": argv, "cwd": os.getcwd(), "test": os.environ.get("GANGRID_TEST"),
                       "worker": os.environ.get("GANGRID_WORKER"), "ppid": os.getppid(), "umask": umask,
                       "stdin": sys.stdin.read(), "argv0": sys.argv[0]}))
     sys.exit(int(argv[1]) if argv[0] == "exit" else 0)
 
-serve(sys.argv[1], float(sys.argv[2]), entry=main, preload=())
+serve(sys.argv[1], float(sys.argv[2]), entry=main, preload=tuple(sys.argv[3:]))
 """
 
 
@@ -192,3 +196,14 @@ def test_warm_serves_the_command_returns_its_status_and_cleans_up(repo_root):
     validated, status, path = proc.stdout.splitlines()
     assert "ok" in validated and status == "0"  # delegated: run by the worker, not in-process (None)
     assert path.endswith("w.sock") and not Path(path).parent.exists()
+
+
+def test_children_start_with_fresh_global_rngs(tmp_path):
+    """As separate processes would: unseeded numpy / torch randomness differs between commands."""
+    path = tmp_path / "w.sock"
+    proc = start(path, sys.executable, "-c", FAKE_SERVER, str(path), "30", "numpy", "torch")
+    try:
+        seeds = [json.loads(gangrid("seeds", cwd=tmp_path, worker_path=path).stdout) for _ in range(2)]
+    finally:
+        stop(proc)
+    assert seeds[0][0] != seeds[1][0] and seeds[0][1] != seeds[1][1]

@@ -273,9 +273,12 @@ def _child(request: dict[str, Any], fds: list[int], entry: Entry | None, sockets
 
 
 def _entry(entry: Entry | None) -> Entry:
-    """`entry`, or `gangrid.cli.main` imported afresh from the client's sys.path; numpy's global RNG reseeded."""
+    """`entry`, or `gangrid.cli.main` imported afresh from the client's sys.path; numpy's and torch's global
+    RNGs reseeded."""
     if "numpy" in sys.modules:  # as in a fresh process (Python's own `random` reseeds itself after fork)
         sys.modules["numpy"].random.seed()
+    if "torch" in sys.modules:  # a fresh torch seeds its default generator randomly too
+        sys.modules["torch"].seed()
     if entry is None:
         for name in [name for name in sys.modules if name == "gangrid" or name.startswith("gangrid.")]:
             del sys.modules[name]

@@ -29,17 +29,23 @@ def load_generator(run_dir: Path, device: torch.device) -> tuple[torch.nn.Module
 
 @torch.no_grad()
 def generate(g: torch.nn.Module, data: DataSpec, z_dim: int, n: int, seed: int, device: torch.device, batch: int = 500) -> tuple[np.ndarray, np.ndarray | None]:
-    """n samples from fixed-seed noise; labels cycle through the classes for conditional nets."""
+    """n samples from fixed-seed noise; labels cycle through the classes for conditional nets.
+
+    The global RNGs are seeded too (and restored afterwards): noise drawn inside the generator
+    (StyleGAN's per-layer noise) must not depend on what ran before in the process.
+    """
     gen = torch.Generator().manual_seed(seed)
     xs, ys = [], []
-    for i in range(0, n, batch):
-        b = min(batch, n - i)
-        z = sample_latent(g, b, z_dim, device, generator=gen)
-        y = (torch.arange(i, i + b) % data.n_classes).to(device) if data.n_classes else None
-        x = g(z, y)
-        xs.append(to_uint8(x).cpu().numpy() if data.kind == "image" else x.float().cpu().numpy())
-        if y is not None:
-            ys.append(y.cpu().numpy())
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for i in range(0, n, batch):
+            b = min(batch, n - i)
+            z = sample_latent(g, b, z_dim, device, generator=gen)
+            y = (torch.arange(i, i + b) % data.n_classes).to(device) if data.n_classes else None
+            x = g(z, y)
+            xs.append(to_uint8(x).cpu().numpy() if data.kind == "image" else x.float().cpu().numpy())
+            if y is not None:
+                ys.append(y.cpu().numpy())
     return np.concatenate(xs), (np.concatenate(ys) if ys else None)
 
 
