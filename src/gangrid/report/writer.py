@@ -167,8 +167,8 @@ def timing_blocks() -> list[Block]:
         f"`{r['stage']}`: {r['n']} invocations, {r['total']:.0f} s in all (mean {r['mean']:.1f} s, max {r['max']:.1f} s: "
         f"`{r['slowest']}`)" for r in rows)
     return [Heading("Appendix: time per stage"),
-            Paragraph(f"Wall time of each `gangrid` stage command, process start-up and imports included, orchestrator "
-                      f"overhead excluded; the latest invocation of each stage and target (`{TIMINGS_DIR.as_posix()}/`), "
+            Paragraph(f"Wall time of each `gangrid` stage command from its start to its exit (imports included, except "
+                      f"those a warm worker had done: `gangrid warm`), orchestrator overhead excluded; the latest invocation of each stage and target (`{TIMINGS_DIR.as_posix()}/`), "
                       f"this report's own stage not yet included. Sum: {total:.0f} s ({total / 60:.1f} min)."),
             Bullets(items)]
 
