@@ -61,8 +61,10 @@ def make_config(case: Case, amp: str) -> dict:
 class ReferenceLoop:
     """pytorch/examples/dcgan style: fresh fakes for D, a second G forward for G, .item() every step."""
 
-    def __init__(self, g: torch.nn.Module, d: torch.nn.Module, x: torch.Tensor, batch: int, z_dim: int, device: torch.device) -> None:
+    def __init__(self, g: torch.nn.Module, d: torch.nn.Module, x: torch.Tensor, batch: int, z_dim: int, device: torch.device,
+                 bf16: bool = False) -> None:
         self.g, self.d, self.x, self.batch, self.z_dim, self.device = g, d, x, batch, z_dim, device
+        self.bf16 = bf16  # the PyTorch AMP recipe: forward passes and losses under bf16 autocast, backward outside
         self.opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.i = 0
@@ -71,20 +73,26 @@ class ReferenceLoop:
         idx = torch.randint(len(self.x), (self.batch,), device=self.device)
         real = self.x[idx]
         self.d.zero_grad()
-        out_real = self.d(real).logits
-        err_real = F.binary_cross_entropy_with_logits(out_real, torch.ones_like(out_real))
-        fake = self.g(torch.randn(self.batch, self.z_dim, device=self.device))
-        out_fake = self.d(fake.detach()).logits
-        err_fake = F.binary_cross_entropy_with_logits(out_fake, torch.zeros_like(out_fake))
+        with self.autocast():
+            out_real = self.d(real).logits.float()
+            err_real = F.binary_cross_entropy_with_logits(out_real, torch.ones_like(out_real))
+            fake = self.g(torch.randn(self.batch, self.z_dim, device=self.device))
+            out_fake = self.d(fake.detach()).logits.float()
+            err_fake = F.binary_cross_entropy_with_logits(out_fake, torch.zeros_like(out_fake))
         (err_real + err_fake).backward()
         self.opt_d.step()
         self.g.zero_grad()
-        fake2 = self.g(torch.randn(self.batch, self.z_dim, device=self.device))
-        out = self.d(fake2).logits
-        err_g = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+        with self.autocast():
+            fake2 = self.g(torch.randn(self.batch, self.z_dim, device=self.device))
+            out = self.d(fake2).logits.float()
+            err_g = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
         err_g.backward()
         self.opt_g.step()
         self._log = (err_real.item() + err_fake.item(), err_g.item())  # the example prints these every step
+
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
 
 def steps_per_sec(step_fn, steps: int, device: torch.device) -> float:
@@ -106,7 +114,7 @@ def bench_case(case: Case, args: argparse.Namespace, device: torch.device) -> tu
     # identical weights, in PyTorch's default (contiguous NCHW) layout, as a plain script would have them
     g_ref = copy.deepcopy(trainer.g).to(memory_format=torch.contiguous_format)
     d_ref = copy.deepcopy(trainer.d).to(memory_format=torch.contiguous_format)
-    ref = ReferenceLoop(g_ref, d_ref, x, case.batch, case.z_dim, device)
+    ref = ReferenceLoop(g_ref, d_ref, x, case.batch, case.z_dim, device, bf16=args.amp == "bf16")
     ours_fn, ref_fn = trainer.iteration, ref.iteration
     for fn in (ours_fn, ref_fn):  # warm-up (allocator, kernels, lazy init)
         steps_per_sec(fn, args.warmup, device)
