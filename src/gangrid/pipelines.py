@@ -112,12 +112,13 @@ def stale(params: dict[str, Any], root: Path = Path(".")) -> list[str]:
 def write_pipelines(params: dict[str, Any], root: Path = Path(".")) -> list[str]:
     """Bring `pipelines/` in line with params.yaml (write, rewrite, remove); returns what changed."""
     changes = stale(params, root)
-    for path, text in expected_files(params, root).items():
+    want = expected_files(params, root)
+    for path, text in want.items():
         if not path.exists() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
     for path in generated_files(root):
-        if path not in expected_files(params, root):
+        if path not in want:
             for sibling in ("dvc.yaml", "dvc.lock", ".gitignore"):
                 (path.parent / sibling).unlink(missing_ok=True)
             if not any(path.parent.iterdir()):
