@@ -27,11 +27,12 @@ from typing import Any, Callable, Protocol
 
 from gangrid.errors import CheckpointError
 from gangrid.io import load_torch, remove_stale_temps, save_torch, untracked
+from gangrid.pipelines import STAGE_CODE, TRANSLATION_CODE
 
 CHECKPOINT_ROOT = Path("checkpoints")
 PACKAGE_DIR = Path(__file__).resolve().parent
-# The code a trained state depends on (the train stage's code deps in dvc.yaml / the Snakefile).
-TRAINING_CODE = ("train.py", "stages/train.py", "nets", "losses.py", "tricks", "translation")
+# The code a trained state depends on (the train stage's code deps in both orchestrators).
+TRAINING_CODE = (*STAGE_CODE["train"], TRANSLATION_CODE)
 
 
 class Resumable(Protocol):

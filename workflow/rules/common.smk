@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from gangrid.config import SCHEMA_FILE, iter_runs, load_params, resolve_run
+from gangrid.pipelines import STAGE_CODE, TRANSLATION_CODE
 
 
 configfile: "params.yaml"
@@ -96,7 +97,7 @@ def study_code(*paths):
     """Input function: `code(*paths)`, plus the translation package for runs of translation studies."""
 
     def files(w):
-        extra = ("translation",) if P["studies"][w.study].get("kind", "gan") == "translation" else ()
+        extra = (TRANSLATION_CODE,) if P["studies"][w.study].get("kind", "gan") == "translation" else ()
         return code(*paths, *extra)
 
     return files

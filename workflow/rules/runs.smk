@@ -4,7 +4,7 @@
 rule train:
     input:
         data=lambda w: f"data/processed/{spec(w).dataset}",
-        code=study_code("train.py", "stages/train.py", "nets", "losses.py", "tricks"),
+        code=study_code(*STAGE_CODE["train"]),
     output:
         checkpoint="results/{study}/{run}/checkpoint.pt",
         config="results/{study}/{run}/config.json",
@@ -27,7 +27,7 @@ rule sample:
     input:
         "results/{study}/{run}/checkpoint.pt",
         "results/{study}/{run}/status.json",
-        study_code("stages/sample.py"),
+        study_code(*STAGE_CODE["sample"]),
     output:
         samples="results/{study}/{run}/samples.npz",
         grid=report(
@@ -56,7 +56,7 @@ rule evaluate:
         "results/{study}/{run}/checkpoint.pt",  # architecture metrics (e.g. the semi-supervised D's accuracy)
         lambda w: f"data/processed/{spec(w).dataset}",
         lambda w: f"models/classifier/{spec(w).dataset}.pt",
-        study_code("metrics", "stages/evaluate.py"),
+        study_code(*STAGE_CODE["evaluate"]),
     output:
         "results/{study}/{run}/metrics.json",
     params:
