@@ -211,8 +211,10 @@ def test_experiment_run_with_set_param_and_show(grid_repo):
 # ---- Snakemake on SLURM: profile dry run and a dry submission through stub SLURM commands ----
 
 STUBS = {
-    # records its command line, prints a new job id
-    "sbatch": 'n=$(( $(cat "$STUB_DIR/count" 2>/dev/null || echo 0) + 1 )); echo $n > "$STUB_DIR/count"\n'
+    # records its command line, prints a new job id; under a lock, since the executor submits jobs
+    # concurrently (a run that gave 5 jobs 2 ids ended with Snakemake hanging after its last status check)
+    "sbatch": 'exec 9>"$STUB_DIR/count.lock"; flock 9\n'
+              'n=$(( $(cat "$STUB_DIR/count" 2>/dev/null || echo 0) + 1 )); echo $n > "$STUB_DIR/count"\n'
               'printf "%s\\n" "$*" >> "$STUB_DIR/sbatch.log"; echo $n',
     # every job submitted so far has failed: Snakemake stops after the first round
     "squeue": 'for i in $(seq 1 "$(cat "$STUB_DIR/count" 2>/dev/null || echo 0)"); do echo "$i|FAILED"; done',
@@ -270,6 +272,7 @@ def test_slurm_profile_requests_resources_from_params(grid_repo, tmp_path):
     sh(["snakemake", "--profile", "profiles/slurm", "--forcerun", "train", "evaluate_real",
         "--slurm-init-seconds-before-status-checks", "1", "--slurm-status-command", "squeue"], repo, check=False, env=env)
     lines = (tmp_path / "sbatch.log").read_text().splitlines()
+    assert (tmp_path / "count").read_text().strip() == str(len(lines))  # one id per submission
     by_rule: dict[str, list[str]] = {}
     for line in lines:
         rule = sbatch_option(line, "--comment").removeprefix("rule_").split("_wildcards_")[0]
