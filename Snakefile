@@ -8,18 +8,17 @@
 #
 # Layout (snakemake-workflows conventions): the params file is validated against
 # src/gangrid/params.schema.yaml; rules live in workflow/rules/*.smk; every rule
-# has a log (logs/), train/evaluate jobs a benchmark (benchmarks/); report captions
-# in workflow/report/. The grid comes from the params file: adding a value to a
-# study axis adds jobs with no edit here. Each run's rules carry the run's resolved
-# config as a param, so the params rerun trigger reruns exactly the runs whose
-# config changed. Resources (GPUs, mem_mb, runtime, threads) come from
-# `train.resources` / `eval.resources` in params; see profiles/README.md.
+# has a log (logs/) and a benchmark (benchmarks/); report captions in workflow/report/.
+# The rules are made from the stage table (src/gangrid/stagetable.py), which the DVC
+# pipeline files are written from too. The grid comes from the params file: adding a
+# value to a study axis adds jobs with no edit here. Each job carries the values of the
+# params keys its stage depends on as a param, so the params rerun trigger reruns exactly
+# the jobs whose params changed. Resources (GPUs, mem_mb, runtime, threads) come from
+# `resources.train` / `resources.eval` and `train/eval.threads` in params; see profiles/README.md.
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/runs.smk"
-include: "workflow/rules/report.smk"
+include: "workflow/rules/stages.smk"
 
 
 report: "workflow/report/workflow.rst"

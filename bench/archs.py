@@ -1,7 +1,7 @@
 """Architecture families on 16 px digits, CPU: cost per training iteration, and whether the
 conditional models draw the class they are asked for.
 
-For each preset: milliseconds of CPU per Trainer iteration (one thread, the preset's batch
+For each preset: milliseconds of CPU per GanTrainer iteration (one thread, the preset's batch
 size, steady state). With --agreement: the conditional presets are trained for --steps
 iterations and the pipeline's domain classifier labels 500 samples requested class by class
 (the sample stage's protocol); the semi-supervised preset reports its discriminator's
@@ -29,8 +29,9 @@ from gangrid.config import RunSpec, load_params, resolve_run
 from gangrid.data.store import load_split, to_model
 from gangrid.nets import DataSpec
 from gangrid.stages.data import run_download, run_preprocess
-from gangrid.stages.sample import generate
-from gangrid.train import Trainer, seed_everything
+from gangrid.kinds.gan.sampling import generate
+from gangrid.kinds.gan.trainer import GanTrainer
+from gangrid.runtime import seed_everything
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = DataSpec("image", (1, 16, 16), 10)
@@ -43,12 +44,12 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def trainer_for(params: dict, arch: str, train) -> tuple[Trainer, dict]:
-    """A seeded Trainer of `arch` x ns on the digits train split."""
+def trainer_for(params: dict, arch: str, train) -> tuple[GanTrainer, dict]:
+    """A seeded GanTrainer of `arch` x ns on the digits train split."""
     study = {"datasets": ["digits"], "archs": [arch], "losses": ["ns"], "tricks": ["none"], "seeds": [0], "baseline": {}, "train": {}}
     cfg = resolve_run({**params, "studies": {"bench": study}}, RunSpec("bench", "digits", arch, "ns", "none", 0))
     seed_everything(0)
-    trainer = Trainer(cfg, DATA)
+    trainer = GanTrainer(cfg, DATA)
     trainer.attach_data(torch.from_numpy(train.x), torch.from_numpy(train.y), seed=0)
     return trainer, cfg
 

@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from gangrid.config import load_params
     from gangrid.errors import UserError
-    from gangrid.stages.data import classifier_cfg, classifier_floor, run_download, run_preprocess, run_train_classifier
+    from gangrid.classifier import classifier_cfg, classifier_floor
+    from gangrid.stages.data import run_download, run_preprocess, run_train_classifier
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)

@@ -1,4 +1,4 @@
-"""Training-loop throughput: gangrid's Trainer vs a plain-PyTorch reference loop, same nets.
+"""Training-loop throughput: gangrid's GanTrainer vs a plain-PyTorch reference loop, same nets.
 
 The reference is the pytorch/examples DCGAN pattern: a fresh fake batch for the
 D step, a second generator forward for the G step, a per-step `.item()` of the
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from gangrid.nets import DataSpec
-from gangrid.train import Trainer
+from gangrid.kinds.gan.trainer import GanTrainer
 
 
 @dataclass
@@ -109,7 +109,7 @@ def steps_per_sec(step_fn, steps: int, device: torch.device) -> float:
 def bench_case(case: Case, args: argparse.Namespace, device: torch.device) -> tuple[float, float]:
     torch.manual_seed(0)
     x = torch.rand(4096, *case.data.shape, device=device) * 2 - 1
-    trainer = Trainer(make_config(case, args.amp), case.data, device)
+    trainer = GanTrainer(make_config(case, args.amp), case.data, device)
     trainer.attach_data(x, None, seed=0)
     # identical weights, in PyTorch's default (contiguous NCHW) layout, as a plain script would have them
     g_ref = copy.deepcopy(trainer.g).to(memory_format=torch.contiguous_format)

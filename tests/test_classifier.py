@@ -16,8 +16,10 @@ from gangrid.classifier import ConvClassifier, NearestCentre, random_shift
 from gangrid.cli import main
 from gangrid.config import load_params
 from gangrid.errors import UserError
-from gangrid.metrics.extractors import classifier_extractor, classifier_path, load_classifier
-from gangrid.stages.data import classifier_cfg, run_download, run_preprocess, run_train_classifier
+from gangrid.artifacts import classifier_path
+from gangrid.metrics.extractors import classifier_extractor, load_classifier
+from gangrid.classifier import classifier_cfg
+from gangrid.stages.data import run_download, run_preprocess, run_train_classifier
 
 REPO = Path(__file__).resolve().parents[1]
 

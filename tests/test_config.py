@@ -91,10 +91,11 @@ def test_baseline_must_lie_on_the_axes(params):
 
 @pytest.mark.parametrize("study,edit,expected", [
     ("translation", {"datasets": ["digits"]},
-     "studies.translation.datasets[0]: 'digits' holds image data; a translation study takes paired or unpaired data"),
+     "studies.translation.datasets[0]: 'digits' holds image data; a translation study takes paired or unpaired data "
+     "(set `kind: gan` for image sets)"),
     ("architectures", {"datasets": ["edges2digits"]},
      "studies.architectures.datasets[0]: 'edges2digits' holds paired data; a gan study takes image or points data "
-     "(set `kind: translation` for image-to-image sets)"),
+     "(set `kind: translation` for paired sets)"),
     ("translation", {"archs": ["dcgan16"], "baseline": {"arch": "dcgan16", "loss": "lsgan", "trick": "none"}},
      "studies.translation.archs[0]: 'dcgan16' (family dcgan) belongs in a gan study, not a translation study"),
     ("architectures", {"archs": ["pix2pix16"], "baseline": {"arch": "pix2pix16", "loss": "ns", "trick": "none"}},

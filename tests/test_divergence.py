@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from gangrid.stages.train import divergence, failure_divergence
-from gangrid.train import Trainer
+from gangrid.training.base import Trainer
+from gangrid.kinds.gan.trainer import GanTrainer
 from reliability_util import STUDY, copy_repo, gangrid, make_base, read_params, write_params
 
 SGD = "ring8-mlp2d-ns-sgd1e3-s0"
@@ -59,7 +59,7 @@ def test_diverged_run_is_marked_and_carried_through_sample_and_evaluate(base, tm
 
 def poison_at(monkeypatch, step: int, error: str | None = None) -> None:
     """From iteration `step` on, G's first parameter is NaN; with `error`, that iteration raises it."""
-    original = Trainer.iteration
+    original = GanTrainer.iteration
 
     def iteration(self):
         if self.step + 1 >= step:
@@ -69,7 +69,7 @@ def poison_at(monkeypatch, step: int, error: str | None = None) -> None:
                 raise RuntimeError(error)
         return original(self)
 
-    monkeypatch.setattr(Trainer, "iteration", iteration)
+    monkeypatch.setattr(GanTrainer, "iteration", iteration)
 
 
 def test_divergence_between_checks_is_caught_before_the_next_checkpoint(base, tmp_path, monkeypatch):
@@ -79,7 +79,7 @@ def test_divergence_between_checks_is_caught_before_the_next_checkpoint(base, tm
     params["train"]["log_every"] = 50
     write_params(repo, params)
     saved = []
-    import gangrid.stages.train as stage
+    import gangrid.training.loop as stage
 
     monkeypatch.setattr(stage, "save_checkpoint", lambda *a, **k: saved.append(a[1]))
     poison_at(monkeypatch, 7)
@@ -103,14 +103,14 @@ def test_an_op_refusing_nan_is_a_divergence(base, tmp_path, monkeypatch):
 def test_other_errors_are_not_divergences(base, tmp_path, monkeypatch):
     """A bug stays a bug: it propagates (with its traceback) and writes no outputs."""
     repo = copy_repo(base, tmp_path / "repo")
-    original = Trainer.iteration
+    original = GanTrainer.iteration
 
     def iteration(self):
         if self.step == 3:
             raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x2 and 3x5)")
         return original(self)
 
-    monkeypatch.setattr(Trainer, "iteration", iteration)
+    monkeypatch.setattr(GanTrainer, "iteration", iteration)
     with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
         gangrid(repo, "train", "--quiet", STUDY, NONE)
     assert not (repo / "results" / STUDY / NONE / "status.json").exists()
@@ -120,6 +120,12 @@ def test_divergence_reasons():
     class T:
         g = torch.nn.Linear(2, 2)
         d = torch.nn.Linear(2, 2)
+
+    def divergence(t, stats):
+        return Trainer.divergence(t, stats)
+
+    def failure_divergence(t, exc):
+        return Trainer.failure_divergence(t, exc)
 
     finite = {"loss_d": torch.tensor(0.5), "loss_g": torch.tensor(1.0)}
     assert divergence(T, finite) is None

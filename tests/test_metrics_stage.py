@@ -18,7 +18,9 @@ from torch import nn
 from gangrid.config import load_params
 from gangrid.metrics import inception as inception_mod
 from gangrid.stages.data import run_download, run_preprocess, run_train_classifier
-from gangrid.stages.evaluate import evaluate_real, evaluate_samples, real_metrics_path
+from gangrid.artifacts import real_metrics_path
+from gangrid.kinds.gan.evaluation import evaluate_samples
+from gangrid.stages.evaluate import evaluate_real
 
 REPO = Path(__file__).resolve().parents[1]
 

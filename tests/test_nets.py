@@ -1,5 +1,5 @@
 """Every arch preset of params.yaml, built tiny: shapes, ranges, one D and one G step with two
-losses through the real Trainer (implied tricks included), and gradients reaching every parameter.
+losses through the real GanTrainer (implied tricks included), and gradients reaching every parameter.
 Plus: resolution checks name the preset, and 3-channel builds of every family."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 from gangrid.config import RunSpec, load_params, resolve_run
 from gangrid.errors import ConfigError
 from gangrid.nets import ARCHS, DataSpec, build_nets, get_family
-from gangrid.train import Trainer, sample_latent
+from gangrid.kinds.gan.trainer import GanTrainer, sample_latent
 
 from conftest import REPO
 
@@ -61,7 +61,7 @@ def fake_dataset(data: DataSpec, n: int = 32) -> tuple[torch.Tensor, torch.Tenso
     return torch.randint(0, 256, (n, *data.shape), dtype=torch.uint8), torch.arange(n) % data.n_classes
 
 
-def stages(trainer: Trainer) -> list[tuple[int, float]]:
+def stages(trainer: GanTrainer) -> list[tuple[int, float]]:
     """(stage, alpha) settings to step through: every fade-in stage of a progressive net, else one."""
     n = getattr(trainer.g, "n_stages", 0)
     return [(s, 0.5 if s else 1.0) for s in range(n)] if n else [(-1, 1.0)]
@@ -71,7 +71,7 @@ def stages(trainer: Trainer) -> list[tuple[int, float]]:
 def test_preset_builds_steps_and_reaches_every_parameter(arch, loss):
     torch.manual_seed(0)
     data = preset_data(arch)
-    trainer = Trainer(tiny_config(arch, loss), data)
+    trainer = GanTrainer(tiny_config(arch, loss), data)
     x, y = fake_dataset(data)
     trainer.attach_data(x, y, seed=0)
     before = {n: p.detach().clone() for n, p in [*trainer.g.named_parameters(prefix="g"), *trainer.d.named_parameters(prefix="d")]}

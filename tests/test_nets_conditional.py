@@ -16,8 +16,9 @@ from gangrid.data.store import load_split, to_model
 from gangrid.io import save_torch, write_json
 from gangrid.nets import DataSpec
 from gangrid.stages.data import run_download, run_preprocess
-from gangrid.stages.sample import generate
-from gangrid.train import Trainer, seed_everything
+from gangrid.kinds.gan.sampling import generate
+from gangrid.kinds.gan.trainer import GanTrainer
+from gangrid.runtime import seed_everything
 
 from conftest import REPO
 
@@ -52,13 +53,13 @@ def digits(tmp_path_factory):
         os.chdir(old)
 
 
-def train_run(arch: str, loss: str, train, steps: int, batch: int = 32) -> tuple[Trainer, dict]:
+def train_run(arch: str, loss: str, train, steps: int, batch: int = 32) -> tuple[GanTrainer, dict]:
     """Train `arch` x `loss` (its implied tricks included) on the digits train split."""
     study = {"datasets": ["digits"], "archs": [arch], "losses": [loss], "tricks": ["none"], "seeds": [0], "baseline": {}, "train": {}}
     cfg = resolve_run({**PARAMS, "studies": {"nets": study}}, RunSpec("nets", "digits", arch, loss, "none", 0))  # params' train defaults
     cfg["train"].update(steps=steps, batch_size=batch)
     seed_everything(0)
-    trainer = Trainer(cfg, DATA)
+    trainer = GanTrainer(cfg, DATA)
     trainer.attach_data(torch.from_numpy(train.x), torch.from_numpy(train.y), seed=0)
     for _ in range(steps):
         trainer.iteration()
@@ -78,7 +79,8 @@ def test_conditional_samples_show_the_requested_digit(digits, arch, loss):
 
 
 def test_semi_supervised_discriminator_classifies_held_out_digits(digits):
-    from gangrid.nets.semisup import classifier_accuracy, run_accuracy
+    from gangrid.kinds import load_finished_run
+    from gangrid.nets.semisup import classifier_accuracy, split_accuracy
 
     root, train, test, _ = digits
     trainer, cfg = train_run("semisup16", "ns", train, steps=100)
@@ -87,7 +89,7 @@ def test_semi_supervised_discriminator_classifies_held_out_digits(digits):
     run_dir = root / "results" / "semi" / "run"
     write_json(run_dir / "config.json", cfg)
     save_torch(run_dir / "checkpoint.pt", {"config_hash": config_hash(cfg), "config": cfg, "state": trainer.state_dict()})
-    assert run_accuracy(run_dir) == pytest.approx(acc)  # the metric, computed from the run's checkpoint
+    assert split_accuracy(load_finished_run(run_dir, torch.device("cpu"))) == pytest.approx(acc)  # the metric, computed from the run's checkpoint
 
 
 def test_infogan_q_head_recovers_the_codes_after_a_short_run(digits):

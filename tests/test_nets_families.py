@@ -13,7 +13,7 @@ from torch import nn
 
 from gangrid.losses import Targets, get_loss
 from gangrid.nets import DataSpec, build_nets
-from gangrid.train import Trainer
+from gangrid.kinds.gan.trainer import GanTrainer
 
 DIGITS16 = DataSpec("image", (1, 16, 16), 10)
 
@@ -39,9 +39,9 @@ def config(arch: dict, tricks: dict, batch: int = 8, z_dim: int = 8) -> dict:
                       "betas": [0.5, 0.999], "n_critic": 1, "steps": 10}}
 
 
-def labelled_trainer(arch: dict, tricks: dict, data: DataSpec = DIGITS16, n: int = 40) -> Trainer:
+def labelled_trainer(arch: dict, tricks: dict, data: DataSpec = DIGITS16, n: int = 40) -> GanTrainer:
     torch.manual_seed(0)
-    t = Trainer(config(arch, tricks), data)
+    t = GanTrainer(config(arch, tricks), data)
     t.attach_data(torch.randint(0, 256, (n, *data.shape), dtype=torch.uint8), torch.arange(n) % data.n_classes, seed=0)
     return t
 
@@ -317,16 +317,16 @@ def test_resumed_run_equals_uninterrupted_run(arch):
     import copy
 
     from test_nets import fake_dataset, preset_data, tiny_config
-    from gangrid.train import seed_everything
+    from gangrid.runtime import seed_everything
 
     data = preset_data(arch)
     x, y = fake_dataset(data, 48)
 
-    def trainer(seed: int) -> Trainer:
+    def trainer(seed: int) -> GanTrainer:
         cfg = tiny_config(arch, "ns")
         cfg["train"]["steps"] = 4
         seed_everything(seed)
-        t = Trainer(cfg, data)
+        t = GanTrainer(cfg, data)
         t.attach_data(x, y, seed=0)
         return t
 

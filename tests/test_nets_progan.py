@@ -10,7 +10,7 @@ import torch
 
 from gangrid.nets import DataSpec, build_nets
 from gangrid.tricks.progressive import schedule
-from gangrid.train import Trainer
+from gangrid.kinds.gan.trainer import GanTrainer
 
 CFG = {"family": "progan", "name": "pg", "z_dim": 8, "g_ch": 4, "d_ch": 4, "max_ch": 16}
 DATA = DataSpec("image", (1, 16, 16), 10)
@@ -94,7 +94,7 @@ def config(steps: int, **trick) -> dict:
 
 def test_trick_drives_the_stage_from_the_step_and_resumes():
     torch.manual_seed(0)
-    t = Trainer(config(6), DATA)
+    t = GanTrainer(config(6), DATA)
     t.attach_data(torch.randint(0, 256, (16, 1, 16, 16), dtype=torch.uint8), None, seed=0)
     seen = []
     for _ in range(6):
@@ -104,7 +104,7 @@ def test_trick_drives_the_stage_from_the_step_and_resumes():
             state = copy.deepcopy(t.state_dict())  # (state_dict shares storage with the live nets)
     assert [g for g, d in seen] == [d for g, d in seen]
     assert [g for g, _ in seen] == [schedule(s, 6, 3, 0.5) for s in range(6)]
-    resumed = Trainer(config(6), DATA)
+    resumed = GanTrainer(config(6), DATA)
     resumed.load_state_dict(state)
     assert resumed.g.current() == resumed.d.current() == schedule(3, 6, 3, 0.5)
 
@@ -114,7 +114,7 @@ def test_trick_rejects_non_progressive_architectures_and_wrong_weights():
 
     cfg = config(6)
     with pytest.raises(ConfigError, match="stage_weights has 2 entries but the architecture has 3"):
-        Trainer(config(6, stage_weights=[1, 1]), DATA)
+        GanTrainer(config(6, stage_weights=[1, 1]), DATA)
     cfg["arch"] = {"family": "dcgan", "name": "d", "base": 4}
     with pytest.raises(ConfigError, match="progressive needs a progressive architecture"):
-        Trainer(cfg, DATA)
+        GanTrainer(cfg, DATA)

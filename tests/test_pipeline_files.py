@@ -1,4 +1,4 @@
-"""`gangrid pipelines`: the per-study DVC files, their contents and their upkeep."""
+"""`gangrid pipelines`: the DVC files written from the stage table, their contents and their upkeep."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 from gangrid.config import load_params
-from gangrid.pipelines import HEADER, render, stale, study_stages, write_pipelines
+from gangrid.pipelines import HEADER, render, root_stages, stale, study_stages, write_pipelines
+from gangrid.stagetable import STAGES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -35,20 +36,36 @@ def test_stages_read_axes_from_params_and_run_from_the_repo_root():
                                "losses.${item.loss}", "tricks.${item.trick}"]
 
 
-def test_translation_code_is_a_dependency_of_translation_runs_only():
+def test_a_kinds_code_is_a_dependency_of_its_runs_only():
     gan, trans = study_stages("images", "gan")["stages"], study_stages("translation", "translation")["stages"]
     for phase in ("train", "sample", "evaluate"):
-        assert "src/gangrid/translation" in trans[phase]["deps"]
-        assert "src/gangrid/translation" not in gan[phase]["deps"]
+        assert "src/gangrid/kinds/translation" in trans[phase]["deps"]
+        assert "src/gangrid/kinds/gan" not in trans[phase]["deps"]
+        assert "src/gangrid/kinds/gan" in gan[phase]["deps"]
+        assert "src/gangrid/kinds/translation" not in gan[phase]["deps"]
+    assert "src/gangrid/config.py" in gan["train"]["deps"]  # it decides every run's config
     checkpoint = "results/images/${item.dataset}-${item.arch}-${item.loss}-${item.trick}-s${item.seed}/checkpoint.pt"
     assert checkpoint in gan["evaluate"]["deps"]  # architectures with their own metrics read the trained nets
-    assert not any(d.endswith("checkpoint.pt") for d in trans["evaluate"]["deps"])
     assert "data/processed/${item.dataset}" in trans["sample"]["deps"]  # the inputs it translates
+
+
+def test_every_stage_of_the_table_is_a_dvc_stage_and_a_snakemake_rule():
+    study, root = study_stages("images", "gan")["stages"], root_stages()["stages"]
+    assert set(study) | set(root) == set(STAGES)
+    for name, stage in root.items():
+        entry = stage.get("do", stage)
+        assert entry["params"] == [k.format(dataset="${key}") for k in STAGES[name].params]
+    assert root["train_classifier"]["do"]["cmd"] == "gangrid train-classifier ${key}"
+    assert "src/gangrid/kinds" in root["evaluate_real"]["do"]["deps"]  # the dataset's kind is known at run time only
+    proc = subprocess.run(["snakemake", "--list-rules"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert set(proc.stdout.split()) == set(STAGES) | {"all"}
 
 
 def test_write_adds_rewrites_and_removes_only_generated_files(tmp_path):
     params = {"studies": {"a": {}, "b": {"kind": "translation"}}}
-    assert sorted(write_pipelines(params, tmp_path)) == ["missing pipelines/a/dvc.yaml", "missing pipelines/b/dvc.yaml"]
+    assert sorted(write_pipelines(params, tmp_path)) == ["missing dvc.yaml", "missing pipelines/a/dvc.yaml",
+                                                         "missing pipelines/b/dvc.yaml"]
     assert stale(params, tmp_path) == [] and write_pipelines(params, tmp_path) == []
     assert yaml.safe_load((tmp_path / "pipelines/b/dvc.yaml").read_text()) == study_stages("b", "translation")
 
@@ -70,7 +87,8 @@ def test_check_names_what_is_out_of_date(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gangrid.cli", "pipelines", "--check"], cwd=tmp_path,
                           capture_output=True, text=True)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: pipelines/ is out of date with params.yaml (missing pipelines/modes2d/dvc.yaml")
+    assert proc.stderr.startswith("error: the DVC pipeline files are out of date with params.yaml (missing dvc.yaml, "
+                                  "missing pipelines/modes2d/dvc.yaml")
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "gangrid.cli", "pipelines"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0 and stale(load_params(tmp_path / "params.yaml"), tmp_path) == []

@@ -17,7 +17,7 @@ from torch import nn
 from gangrid import io as gio
 from gangrid.config import load_params
 from gangrid.errors import CheckpointError, ConfigError, UserError
-from gangrid.train_log import truncate_logs
+from gangrid.training.log import truncate_logs
 from reliability_util import RUN, STUDY, copy_repo, gangrid, make_base, snapshot
 
 

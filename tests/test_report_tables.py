@@ -10,7 +10,7 @@ import pytest
 
 from gangrid.report.aggregate import significance, summarise
 from gangrid.report.document import Bullets, Heading, Paragraph, TableBlock, markdown_table_html, to_markdown
-from gangrid.report.metricinfo import FAMILY_BY_KEY
+from gangrid.report.metricinfo import families
 from gangrid.report.paper import inline_latex, pages_from_log, to_latex as paper_latex
 from gangrid.report.settings import ReportSettings
 from gangrid.report.tables import decimals, study_table, to_csv, to_latex, to_markdown as table_markdown
@@ -41,7 +41,7 @@ def frames(settings: ReportSettings, fid=FID, is_=IS) -> dict[str, pd.DataFrame]
 
 def table(settings: ReportSettings | None = None, **kw):
     settings = settings or ReportSettings()
-    return study_table("abl", FAMILY_BY_KEY["quality"], ["fid1k_clf", "is1k_clf"], frames(settings, **kw), settings, PARAMS)
+    return study_table("abl", next(f for f in families() if f.key == "quality"), ["fid1k_clf", "is1k_clf"], frames(settings, **kw), settings, PARAMS)
 
 
 # FID: ns 11.0 ± t(.975, 2) * 1 / sqrt(3) = 2.48; hinge 5.5 ± 1.24, Welch p = 0.0037 -> dagger.

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gangrid import checkpoints
+from gangrid.training import checkpoints
 from gangrid.io import save_torch
-from gangrid.train import Trainer
+from gangrid.kinds.gan.trainer import GanTrainer
 from reliability_util import RUN, STUDY, copy_repo, gangrid, make_base, read_params, write_params
 
 STEPS = 40  # checkpoint_every 10, keep_checkpoints 2 (pipeline_repo.shrink)
@@ -40,14 +40,14 @@ def reference(base, tmp_path_factory) -> dict[str, bytes]:
 
 def interrupt_at(monkeypatch, step: int) -> None:
     """Make the next training raise KeyboardInterrupt (Ctrl-C) when it is about to run step `step` + 1."""
-    original = Trainer.iteration
+    original = GanTrainer.iteration
 
     def iteration(self):
         if self.step == step:
             raise KeyboardInterrupt
         return original(self)
 
-    monkeypatch.setattr(Trainer, "iteration", iteration)
+    monkeypatch.setattr(GanTrainer, "iteration", iteration)
 
 
 def interrupted(base: Path, dest: Path, monkeypatch, at: int) -> Path:
@@ -200,7 +200,7 @@ def test_sigterm_checkpoints_the_current_step_and_stops(base, reference, tmp_pat
     import signal
 
     repo = copy_repo(base, tmp_path / "repo")
-    original = Trainer.iteration
+    original = GanTrainer.iteration
 
     def iteration(self):
         if self.step == 12:
@@ -208,7 +208,7 @@ def test_sigterm_checkpoints_the_current_step_and_stops(base, reference, tmp_pat
         return original(self)
 
     with monkeypatch.context() as m:
-        m.setattr(Trainer, "iteration", iteration)
+        m.setattr(GanTrainer, "iteration", iteration)
         code, err = gangrid(repo, "train", "--quiet", STUDY, RUN)
     assert code == 2
     assert err.strip() == (f"error: {STUDY}/{RUN}: stopped by SIGTERM at step 13; "

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from gangrid.nets import DataSpec, build_nets
-from gangrid.stages.sample import generate
+from gangrid.kinds.gan.sampling import generate
 
 
 def test_generated_samples_ignore_the_global_rng_and_leave_it_alone(params):

@@ -102,9 +102,10 @@ def test_compare_dispatches_by_test_name():
     ("fid1k_clf", "lower", "quality"), ("kid10k_inception", "lower", "quality"), ("is1k_clf", "higher", "quality"),
     ("precision1k_clf", "higher", "prdc"), ("coverage1k_clf", "higher", "prdc"), ("modes", "higher", "modes"),
     ("hq_pct", "higher", "modes"), ("mode_kl", "lower", "modes"), ("class_modes", "higher", "classes"),
-    ("class_kl", "lower", "classes"), ("accuracy", "higher", "accuracy"), ("whatever_score", None, "other"),
-    ("l1", "lower", "translation"), ("psnr", "higher", "translation"),
-    ("d_accuracy", "higher", "accuracy"),
+    ("class_kl", "lower", "classes"), ("whatever_score", None, "other"), ("accuracy", None, "other"),
+    ("l1", "lower", "translation"), ("psnr", "higher", "translation"), ("l1_ba", "lower", "translation"),
+    ("fid359_clf_ba", "lower", "quality"), ("acc_target_clf", "higher", "accuracy"), ("fid2500_clf_inf", "lower", "quality"),
+    ("d_accuracy", "higher", "accuracy"), ("train_seconds", None, "cost"),
 ])
 def test_metric_directions_and_families(name, better, fam):
     assert direction(name) == better
@@ -117,7 +118,10 @@ def test_context_values_and_overrides_and_labels():
     assert direction("whatever_score", {"whatever": "higher"}) == "higher"
     assert direction("fid1k_clf", {"fid1k_clf": "higher"}) == "higher"
     assert label("fid1k_clf") == "FID (1k, clf)"
+    assert label("fid359_clf_ba") == "FID ba (359, clf)" and label("kid1k_clf_std") == "KID std (1k, clf)"
+    assert label("fid2500_clf_inf") == "FID-inf (2500, clf)" and label("acc_target_clf") == "Target-class accuracy (clf)"
     assert label("hq_pct", latex=True) == r"HQ \%"
+    assert label("fid1k_clf", latex=True) == r"FID\textsubscript{1k,clf}"
 
 
 def test_report_settings_defaults_and_errors():

@@ -9,7 +9,7 @@ import torch
 
 from gangrid.config import RunSpec, load_params, resolve_run
 from gangrid.nets import DataSpec
-from gangrid.train import Trainer
+from gangrid.kinds.gan.trainer import GanTrainer
 
 from conftest import REPO
 
@@ -32,7 +32,7 @@ def tiny_config(arch: str, loss: str) -> dict:
 def test_one_step(arch, loss):
     torch.manual_seed(0)
     data = ARCH_DATA[arch]
-    trainer = Trainer(tiny_config(arch, loss), data)
+    trainer = GanTrainer(tiny_config(arch, loss), data)
     x = torch.rand(32, *data.shape) * 2 - 1
     trainer.attach_data(x, None, seed=0)
     g_before = [p.detach().clone() for p in trainer.g.parameters()]
@@ -51,7 +51,7 @@ def test_one_step(arch, loss):
 @pytest.mark.parametrize("name", ["adam", "rmsprop", "sgd"])
 def test_optimizer_step_equals_torch_step(name):
     """gangrid's eager optimizer_step / zero_grad give bit-identical updates to opt.step() / opt.zero_grad()."""
-    from gangrid.train import make_optimizer, optimizer_step, zero_grad
+    from gangrid.training.base import make_optimizer, optimizer_step, zero_grad
 
     torch.manual_seed(0)
     nets = [torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1)) for _ in range(2)]
@@ -76,9 +76,9 @@ def test_training_does_not_import_torch_dynamo():
     code = (
         "import sys, torch\n"
         "from gangrid.nets import DataSpec\n"
-        "from gangrid.train import Trainer\n"
+        "from gangrid.kinds.gan.trainer import GanTrainer\n"
         "from test_train_step import tiny_config\n"
-        "t = Trainer(tiny_config('mlp2d', 'ns'), DataSpec('points', (2,)))\n"
+        "t = GanTrainer(tiny_config('mlp2d', 'ns'), DataSpec('points', (2,)))\n"
         "t.attach_data(torch.randn(64, 2), None, seed=0)\n"
         "t.iteration(); t.load_state_dict(t.state_dict())\n"
         "print('torch._dynamo' in sys.modules)\n"

@@ -8,9 +8,9 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from gangrid.metrics import get_metric
-from gangrid.translation.figures import triptych_panels
-from gangrid.translation.inference import pyramid_weights, sliding_window, window_starts
-from gangrid.translation.metrics import (
+from gangrid.kinds.translation.figures import triptych_panels
+from gangrid.kinds.translation.inference import pyramid_weights, sliding_window, window_starts
+from gangrid.metrics.translation import (
     C1,
     TranslationContext,
     l1_error,
@@ -122,7 +122,7 @@ def test_triptych_panels_show_both_directions_when_present():
 
 
 def test_pixel_metrics_do_not_depend_on_the_memory_chunks(monkeypatch):
-    import gangrid.translation.metrics as metrics
+    import gangrid.metrics.translation as metrics
 
     x, y = noisy_pairs((7, 3, 16, 16), noise=80, seed=1)
     whole = (ssim(x, y), psnr(x, y), l1_error(x, y))

@@ -10,7 +10,7 @@ from torch import nn
 
 from gangrid.errors import ConfigError
 from gangrid.nets import DataSpec, build_nets
-from gangrid.translation.nets import (
+from gangrid.nets.translation import (
     PatchDiscriminator,
     ResnetBlock,
     ResnetGenerator,
@@ -21,7 +21,7 @@ from gangrid.translation.nets import (
     receptive_field,
 )
 from gangrid.tricks import build_tricks
-from gangrid.translation.nets import TRANSLATION_FAMILIES
+from gangrid.nets.translation import TRANSLATION_FAMILIES
 from translation_util import PARAMS, one_thread  # noqa: F401
 
 TRANSLATION_PRESETS = [name for name, p in PARAMS["archs"].items() if p["family"] in TRANSLATION_FAMILIES]

@@ -110,7 +110,7 @@ def test_killed_translation_run_resumes_to_the_uninterrupted_result(in_tmp, monk
     straight = load_torch(spec.dir / "checkpoint.pt")["state"]
     shutil.rmtree(spec.dir)
 
-    import gangrid.stages.train as stage
+    import gangrid.training.loop as stage
 
     original = stage.save_checkpoint
 

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from gangrid.errors import ConfigError
-from gangrid.train import Trainer
-from gangrid.translation.tricks import Cycle, Identity, ImagePool, L1Target, TBatch
+from gangrid.kinds.gan.trainer import GanTrainer
+from gangrid.tricks.translation import Cycle, Identity, ImagePool, L1Target, TBatch
 from translation_util import CYCLE_TERMS, P2P_TERMS, PAIRED, UNPAIRED, make_trainer, one_thread, tiny_config  # noqa: F401
 
 from tricks_util import tiny_config as gan_config
@@ -222,7 +222,7 @@ def test_translation_terms_refuse_the_gan_loop():
     cfg = gan_config("dcgan16", "ns", "none")
     cfg["tricks"] = {"cycle": {"weight": 10.0}}
     with pytest.raises(ConfigError, match="kind: translation"):
-        Trainer(cfg, PAIRED.__class__("image", (1, 16, 16), 10))
+        GanTrainer(cfg, PAIRED.__class__("image", (1, 16, 16), 10))
 
 
 def test_gan_families_refuse_the_translation_loop():

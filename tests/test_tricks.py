@@ -565,7 +565,7 @@ def test_spectral_norm_refuses_equalized_learning_rate_nets(arch):
     combination is a clear error naming the trick, the arch and the run, before any step."""
     from gangrid.config import RunSpec, resolve_run
     from gangrid.nets import DataSpec
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer
     from tricks_util import PARAMS
 
     params = copy.deepcopy(PARAMS)
@@ -574,4 +574,4 @@ def test_spectral_norm_refuses_equalized_learning_rate_nets(arch):
     cfg = resolve_run(params, RunSpec("t", "digits", arch, "ns", "sn", 0))
     with pytest.raises(ConfigError, match=rf"^tricks\.sn on archs\.{arch} \(run t/digits-{arch}-ns-sn-s0\): spectral_norm: "
                                           r"D has equalized-learning-rate layers \(Equalized"):
-        Trainer(cfg, DataSpec("image", (1, 16, 16), 10))
+        GanTrainer(cfg, DataSpec("image", (1, 16, 16), 10))

@@ -10,7 +10,7 @@ import torch
 
 from gangrid.config import RunSpec, load_params, resolve_run
 from gangrid.nets import DataSpec
-from gangrid.translation.trainer import TranslationTrainer
+from gangrid.kinds.translation.trainer import TranslationTrainer
 
 from conftest import REPO
 

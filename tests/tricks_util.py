@@ -9,7 +9,7 @@ import torch
 
 from gangrid.config import RunSpec, load_params, resolve_run
 from gangrid.nets import DataSpec
-from gangrid.train import Trainer
+from gangrid.kinds.gan.trainer import GanTrainer
 
 from conftest import REPO
 
@@ -35,9 +35,9 @@ def fake_data(data: DataSpec, n: int = 64, seed: int = 0) -> torch.Tensor:
     return torch.rand(n, *data.shape, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-def make_trainer(cfg: dict[str, Any], data: DataSpec, seed: int = 0) -> Trainer:
-    """A Trainer with fake data attached, built under a fixed seed."""
+def make_trainer(cfg: dict[str, Any], data: DataSpec, seed: int = 0) -> GanTrainer:
+    """A GanTrainer with fake data attached, built under a fixed seed."""
     torch.manual_seed(seed)
-    trainer = Trainer(cfg, data)
+    trainer = GanTrainer(cfg, data)
     trainer.attach_data(fake_data(data), None, seed=seed)
     return trainer

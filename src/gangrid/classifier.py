@@ -16,7 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gangrid.artifacts import classifier_metrics_path, classifier_path
 from gangrid.data.store import Split, to_model
+from gangrid.errors import UserError
+from gangrid.io import save_torch, write_json
+from gangrid.runtime import pick_device
 
 
 class ConvClassifier(nn.Module):
@@ -65,13 +69,6 @@ def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch
         dy, dx = divmod(code, 2 * max_shift + 1)
         out[sel] = padded[sel, :, dy : dy + h, dx : dx + w]
     return out
-
-
-def pick_device(name: str) -> torch.device:
-    """`auto` -> CUDA when present, else CPU; otherwise the named device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def train_conv_classifier(
@@ -151,3 +148,42 @@ class NearestCentre(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+def classifier_floor(params: dict[str, Any], name: str) -> float:
+    """The minimum test accuracy required of a dataset's classifier (eval.classifier.floor.<name>, else .default)."""
+    floors = params["eval"].get("classifier", {}).get("floor", {})
+    return float(floors.get(name, floors.get("default", 0.0)))
+
+
+def classifier_cfg(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """eval.classifier settings for dataset `name`: the defaults overlaid with eval.classifier.datasets.<name>."""
+    cfg = dict(params["eval"].get("classifier", {}))
+    overrides = cfg.pop("datasets", None) or {}
+    cfg.update(overrides.get(name) or {})
+    return cfg
+
+
+def save_classifier(params: dict[str, Any], name: str, payload: dict[str, Any], metrics: dict[str, float]) -> dict[str, float]:
+    """Check a trained classifier's test accuracy against its floor, then write models/classifier/<name>.{pt,json}."""
+    metrics["floor"] = classifier_floor(params, name)
+    if metrics["test_accuracy"] < metrics["floor"]:
+        raise UserError(
+            f"classifier for '{name}' reached test accuracy {metrics['test_accuracy']:.4f} < floor {metrics['floor']} "
+            f"(eval.classifier.floor.{name}); train it longer (eval.classifier.epochs) or check the data"
+        )
+    save_torch(classifier_path(name), payload)
+    write_json(classifier_metrics_path(name), {k: round(float(v), 6) for k, v in metrics.items()})
+    return metrics
+
+
+def save_no_classifier(params: dict[str, Any], name: str, n_train: int, n_test: int) -> dict[str, float]:
+    """An unlabelled dataset has no classifier: record that (Inception features only), or refuse when the
+    protocol asks for classifier features."""
+    if str(params["eval"].get("extractor", "classifier")) != "inception":
+        raise UserError(f"dataset '{name}' has no labels: the classifier extractor needs labels (use eval.extractor: inception)")
+    save_torch(classifier_path(name), {"kind": "none"})
+    sizes = {"labelled": 0.0, "n_train": float(n_train), "n_test": float(n_test)}
+    write_json(classifier_metrics_path(name), sizes)
+    return sizes
+

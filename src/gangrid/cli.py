@@ -101,7 +101,7 @@ def cmd_evaluate(args: argparse.Namespace, params: dict[str, Any]) -> None:
 
 
 def cmd_translate(args: argparse.Namespace, params: dict[str, Any]) -> None:
-    from gangrid.translation.inference import translate_folder
+    from gangrid.kinds.translation.inference import translate_folder
 
     written = translate_folder(params, _run(args, params), args.input_dir, args.output_dir, args.direction,
                                args.overlap, args.seed)
@@ -149,13 +149,13 @@ def cmd_pipelines(args: argparse.Namespace, params: dict[str, Any]) -> int:
     if args.check:
         problems = stale(params)
         if problems:
-            print(f"error: pipelines/ is out of date with params.yaml ({', '.join(problems)}): run `gangrid pipelines`",
-                  file=sys.stderr)
+            print(f"error: the DVC pipeline files are out of date with params.yaml ({', '.join(problems)}): "
+                  f"run `gangrid pipelines`", file=sys.stderr)
             return 1
-        print(f"pipelines/: up to date ({len(params['studies'])} studies)")
+        print(f"dvc.yaml, pipelines/: up to date ({len(params['studies'])} studies)")
         return 0
     changes = write_pipelines(params)
-    print(f"pipelines/: {', '.join(changes) if changes else 'up to date'} ({len(params['studies'])} studies)")
+    print(f"dvc.yaml, pipelines/: {', '.join(changes) if changes else 'up to date'} ({len(params['studies'])} studies)")
     return 0
 
 
@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("validate", cmd_validate, "check params.yaml (structure, names, ranges)")
     p = add("preset", cmd_preset, "rewrite params.yaml with a preset overlay applied (comments kept), e.g. presets/paper.yaml")
     p.add_argument("preset", help="preset file: the keys it sets replace params.yaml's (mappings merge, null deletes)")
-    p = add("pipelines", cmd_pipelines, "write pipelines/<study>/dvc.yaml, the DVC stages of each study's runs")
+    p = add("pipelines", cmd_pipelines, "write dvc.yaml and pipelines/<study>/dvc.yaml (the DVC stages) from params.yaml")
     p.add_argument("--check", action="store_true", help="only check that they are up to date (exit 1 if not)")
     p = add("runs", cmd_runs, "list the runs the grid defines")
     p.add_argument("--study", action="append", help="only this study (repeatable)")
@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 LIGHT = ("runs", "pipelines")  # commands that need the params' structure only (no torch import)
-THREAD_SECTION = {"train": "train", "sample": "train", "translate": "train"}
+THREAD_SECTION = {"translate": "train"}  # commands that are no pipeline stage; stages: the stage table's
 
 
 def configure_threads(params: dict[str, Any], command: str, args: argparse.Namespace | None = None) -> int:
@@ -256,7 +256,10 @@ def configure_threads(params: dict[str, Any], command: str, args: argparse.Names
     Float reductions depend on the thread count, so fixing it makes results
     identical whichever orchestrator (and whichever machine load) ran the stage.
     """
-    section = THREAD_SECTION.get(command, "eval")
+    from gangrid.stagetable import stage_of_command
+
+    stage = stage_of_command(command)
+    section = THREAD_SECTION.get(command) or (stage.thread_section if stage is not None else None) or "eval"
     threads = int(params.get(section, {}).get("threads", 1))
     if section == "train" and isinstance(getattr(args, "run", None), str) and isinstance(getattr(args, "study", None), str):
         from gangrid.config import find_run, resolve_run

@@ -16,12 +16,12 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import yaml
 
+from gangrid.artifacts import RunFiles, run_files
 from gangrid.errors import ConfigError
 from gangrid.io import sha256_json
 
 PARAMS_FILE = "params.yaml"
 SCHEMA_FILE = Path(__file__).with_name("params.schema.yaml")
-RESULTS_DIR = "results"
 AXES = ("datasets", "archs", "losses", "tricks")
 SINGULAR = {"datasets": "dataset", "archs": "arch", "losses": "loss", "tricks": "trick"}
 
@@ -48,9 +48,14 @@ class RunSpec:
         return f"{self.dataset}-{self.arch}-{self.loss}-{self.trick}"
 
     @property
+    def files(self) -> RunFiles:
+        """The run's output files (gangrid.artifacts)."""
+        return run_files(self.study, self.name)
+
+    @property
     def dir(self) -> Path:
         """`results/<study>/<run>`, relative to the repository root."""
-        return Path(RESULTS_DIR) / self.study / self.name
+        return self.files.dir
 
 
 # libyaml's parser when PyYAML was built with it (10x faster); the constructor stays the safe one.

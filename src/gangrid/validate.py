@@ -99,20 +99,23 @@ def _check_axis(params: dict[str, Any], study: str, axis: str) -> None:
             raise ConfigError(f"studies.{study}.{axis}[{i}]: unknown {SINGULAR[section]} preset '{name}' (known: {known})")
 
 
-DATA_KINDS = {"gan": ("image", "points"), "translation": ("paired", "unpaired")}
-
-
 def _check_study_kind(params: dict[str, Any], study: str, source_kinds: dict[str, str]) -> None:
-    """A study's datasets and architecture families must be of its kind (`gan` or `translation`)."""
+    """A study's kind must be registered, and its datasets and architecture families of that kind."""
+    from gangrid.kinds import kind_info, owner_of, study_kind
     from gangrid.nets import get_family
 
     spec = params["studies"][study]
-    kind = spec.get("kind", "gan")
+    kind = study_kind(spec)
+    info = kind_info(kind, f"studies.{study}.kind")
     for i, name in enumerate(spec["datasets"]):
-        if source_kinds[name] not in DATA_KINDS[kind]:
-            raise ConfigError(f"studies.{study}.datasets[{i}]: '{name}' holds {source_kinds[name]} data; a {kind} study "
-                              f"takes {' or '.join(DATA_KINDS[kind])} data" + (
-                                  " (set `kind: translation` for image-to-image sets)" if kind == "gan" else ""))
+        data_kind = source_kinds[name]
+        if data_kind not in info.data_kinds:
+            try:
+                hint = f" (set `kind: {owner_of(data_kind).name}` for {data_kind} sets)"
+            except KeyError:
+                hint = ""
+            raise ConfigError(f"studies.{study}.datasets[{i}]: '{name}' holds {data_kind} data; a {kind} study "
+                              f"takes {' or '.join(info.data_kinds)} data{hint}")
     for i, name in enumerate(spec["archs"]):
         family = params["archs"][name]["family"]
         fkind = get_family(family, f"archs.{name}.family").study_kind

@@ -5,8 +5,9 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from gangrid.config import SCHEMA_FILE, iter_runs, load_params, resolve_run
-from gangrid.pipelines import STAGE_CODE, TRANSLATION_CODE
+from gangrid.config import SCHEMA_FILE, iter_runs, load_params
+from gangrid.kinds import owner_of, study_kind
+from gangrid.stagetable import STAGES, code_paths
 
 
 configfile: "params.yaml"
@@ -22,13 +23,6 @@ GANGRID = "gangrid " + " ".join(f"--params {f}" for f in PARAMS_FILES)
 RUNS = {(s.study, s.name): s for s in iter_runs(P)}
 STUDIES = list(P["studies"])
 DATASETS = sorted({s.dataset for s in RUNS.values()})
-RUN_DIRS = [s.dir.as_posix() for s in RUNS.values()]
-
-
-# The metric protocol (thread count included: it changes float results): the params rerun trigger of evaluate jobs.
-EVAL_PROTOCOL = json.dumps(P["eval"], sort_keys=True)
-# Statistics / figure / paper settings of aggregate, plots and report.
-REPORT_SETTINGS = json.dumps(P.get("report", {}), sort_keys=True)
 
 
 wildcard_constraints:
@@ -42,15 +36,100 @@ def spec(w):
     return RUNS[(w.study, w.run)]
 
 
-def run_config(w):
-    """The run's resolved config (its train.threads included) as canonical JSON: the params rerun trigger of its jobs."""
-    return json.dumps(resolve_run(P, spec(w)), sort_keys=True)
+def coordinates(stage, w):
+    """The template values of a job of `stage`: its run's coordinates, its dataset, or none."""
+    if stage.scope == "run":
+        s = spec(w)
+        return {"study": s.study, "run": s.name, "dataset": s.dataset, "arch": s.arch, "loss": s.loss, "trick": s.trick}
+    if stage.scope == "dataset":
+        return {"dataset": w.dataset}
+    return {}
+
+
+def dataset_kind(dataset):
+    """The study kind that owns a dataset (its classifier and real-data row), from its source's data kind."""
+    from gangrid.data import get_source
+
+    return owner_of(getattr(get_source(P["datasets"][dataset]["source"]), "kind", "image")).name
+
+
+def job_kind(stage, w):
+    """The study kind whose code a job runs (None: a grid job, which reads every kind's)."""
+    if stage.scope == "run":
+        return study_kind(P["studies"][w.study])
+    if stage.scope == "dataset":
+        return dataset_kind(w.dataset)
+    return None
+
+
+def code(*paths):
+    """Source files under src/gangrid/ (a folder: every .py in it), so a code change reruns the jobs."""
+    files = []
+    for p in paths:
+        path = Path("src/gangrid") / p
+        files += sorted(str(f) for f in path.rglob("*.py")) if path.is_dir() else [str(path)]
+    return files
+
+
+def run_results():
+    """Every run's outputs and every real-data row: what `results` stands for in a grid stage's inputs."""
+    outs = [o.path for s in STAGES.values() if s.scope == "run" for o in s.outs if o.snakemake]
+    files = [p.format(study=r.study, run=r.name) for r in RUNS.values() for p in outs]
+    return files + [o.path.format(dataset=d) for o in STAGES["evaluate_real"].outs for d in DATASETS]
+
+
+def stage_inputs(stage):
+    """Input function of a stage's rule: its dependencies and code, resolved for the job."""
+
+    def inputs(w):
+        values = coordinates(stage, w)
+        deps = []
+        for d in stage.deps:
+            deps += run_results() if d == "results" and stage.scope == "grid" else [d.format(**values)]
+        return deps + code(*code_paths(stage, job_kind(stage, w)))
+
+    return inputs
+
+
+def stage_outputs(stage):
+    """(positional, named) outputs of a stage's rule, with directory() and report() wrappers."""
+    positional, named = [], {}
+    for o in stage.outs:
+        if not o.snakemake:
+            continue
+        path = directory(o.path) if o.directory else o.path
+        if o.report:
+            path = report(path, **o.report)
+        if o.name:
+            named[o.name] = path
+        else:
+            positional.append(path)
+    return positional, named
+
+
+def lookup(key):
+    """The value of a dotted params key (None when absent)."""
+    value = P
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def stage_trigger(stage):
+    """Params function of a stage's rule: the values of the params keys it depends on, as canonical JSON
+    (Snakemake's params rerun trigger reruns exactly the jobs whose values changed, as DVC does)."""
+
+    def trigger(w):
+        values = coordinates(stage, w)
+        return json.dumps({k.format(**values): lookup(k.format(**values)) for k in stage.params}, sort_keys=True)
+
+    return trigger
 
 
 def n_threads(section):
     """CPU threads a job reserves (`train.threads` / `eval.threads`); a run whose arch, loss, trick or study
     sets a lower `train.threads` (the 2-D MLPs: 1) uses that many inside the reservation."""
-    return int(P.get(section, {}).get("threads", 1))
+    return int(P.get(section, {}).get("threads", 1)) if section else 1
 
 
 def resource(section, key, default):
@@ -73,48 +152,30 @@ def placement(gpus=0):
     return out
 
 
-def job_resources(section, mem_mb, runtime):
-    """Resources of a job from `resources.<section>` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min)."""
+JOB_DEFAULTS = {"train": {"mem_mb": 8000, "runtime": 60}, "eval": {"mem_mb": 4000, "runtime": 30}}
+
+
+def job_resources(section):
+    """Resources of a job from `resources.<section>` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min);
+    without a section only the placement (the profile's default-resources apply)."""
+    if section is None:
+        return placement()
     gpus = int(resource(section, "gpu", 0))
     return {
         "gpu": gpus,
-        "mem_mb": int(resource(section, "mem_mb", mem_mb)),
-        "runtime": int(resource(section, "runtime", runtime)),
+        "mem_mb": int(resource(section, "mem_mb", JOB_DEFAULTS[section]["mem_mb"])),
+        "runtime": int(resource(section, "runtime", JOB_DEFAULTS[section]["runtime"])),
         **placement(gpus),
     }
 
 
-def code(*paths):
-    """Source files a rule depends on (so a code change reruns its jobs)."""
-    files = []
-    for p in paths:
-        path = Path("src/gangrid") / p
-        files += sorted(str(f) for f in path.rglob("*.py")) if path.is_dir() else [str(path)]
-    return files
+def target_path(stage):
+    """The log / benchmark file name of a job: `<study>/<run>`, `<dataset>` or the stage's own name."""
+    return {"run": "{study}/{run}", "dataset": "{dataset}", "grid": ""}[stage.scope]
 
 
-def study_code(*paths):
-    """Input function: `code(*paths)`, plus the translation package for runs of translation studies."""
-
-    def files(w):
-        extra = (TRANSLATION_CODE,) if P["studies"][w.study].get("kind", "gan") == "translation" else ()
-        return code(*paths, *extra)
-
-    return files
-
-
-def dataset_code(*paths):
-    """Input function: `code(*paths)`, plus the translation package for image-to-image datasets."""
-
-    def files(w):
-        from gangrid.data import get_source
-
-        kind = getattr(get_source(P["datasets"][w.dataset]["source"]), "kind", "image")
-        return code(*paths, *(("translation",) if kind in ("paired", "unpaired") else ()))
-
-    return files
-
-
-def run_dir(w):
-    """`results/<study>/<run>` of a job."""
-    return f"results/{w.study}/{w.run}"
+def stage_shell(stage):
+    """The rule's command line: `gangrid <command> [--quiet] <wildcards>`, output to its log."""
+    targets = {"run": "{wildcards.study} {wildcards.run}", "dataset": "{wildcards.dataset}", "grid": ""}[stage.scope]
+    parts = [GANGRID, stage.command, "--quiet" if stage.quiet else "", targets, "> {log} 2>&1"]
+    return " ".join(p for p in parts if p)

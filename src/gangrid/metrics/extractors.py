@@ -7,25 +7,19 @@ lives in `gangrid.metrics.inception`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from gangrid.artifacts import classifier_path
 from gangrid.classifier import ConvClassifier, NearestCentre
 from gangrid.data.store import to_model
 from gangrid.errors import DataError
 from gangrid.io import load_torch
 
-CLASSIFIER_DIR = Path("models/classifier")
 Extractor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
-
-
-def classifier_path(dataset: str) -> Path:
-    """`models/classifier/<dataset>.pt`."""
-    return CLASSIFIER_DIR / f"{dataset}.pt"
 
 
 def load_classifier(dataset: str) -> nn.Module | None:

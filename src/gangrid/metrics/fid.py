@@ -15,10 +15,12 @@ subsets of the generated features linearly in 1/N to N = infinity.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.linalg
 
-from gangrid.metrics import EvalContext, register_metric
+from gangrid.metrics import LOWER, EvalContext, Measure, register_metric
 from gangrid.metrics.knn import DEFAULT_BUDGET_MB
 
 
@@ -120,14 +122,20 @@ def fid_infinity(
     return float(intercept)
 
 
-@register_metric("fid")
+def _describe_fid(ev: dict[str, Any]) -> str:
+    return ("FID: Fréchet distance between Gaussians fitted to the generated and the reference features, in float64 "
+            "(Heusel et al. 2017).")
+
+
+@register_metric("fid", measures=(Measure("fid", "FID", LOWER, "quality", sized=True),), describe=_describe_fid)
 def fid_metric(ctx: EvalContext) -> dict[str, float]:
     """FID of generated vs held-out real features."""
     budget = float(ctx.cfg.get("memory_mb", DEFAULT_BUDGET_MB))
-    return {f"fid{ctx.tag()}": fid_from_features(ctx.fake_features, ctx.real_features, budget)}
+    return {"fid": fid_from_features(ctx.fake_features, ctx.real_features, budget)}
 
 
-@register_metric("fid_inf")
+@register_metric("fid_inf", measures=(Measure("fid_inf", "FID-inf", LOWER, "quality", sized=True, stem="fid", suffix="inf"),),
+                 describe=lambda ev: "FID-inf: FID extrapolated to infinitely many generated samples (Chong & Forsyth 2020).")
 def fid_inf_metric(ctx: EvalContext) -> dict[str, float]:
     """FID-infinity of generated vs held-out real features (optional; not in the default metric list)."""
-    return {f"fid{ctx.tag()}_inf": fid_infinity(ctx.fake_features, ctx.real_features, seed=int(ctx.cfg.get("sample_seed", 0)))}
+    return {"fid_inf": fid_infinity(ctx.fake_features, ctx.real_features, seed=int(ctx.cfg.get("sample_seed", 0)))}

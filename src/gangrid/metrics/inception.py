@@ -105,3 +105,17 @@ def inception_extractor(path: Path, mode: str = "clean", device: str | torch.dev
         return (np.concatenate(feats) if feats else np.zeros((0, FEATURE_DIM))), None
 
     return extract
+
+
+def configured_inception(ev: dict[str, Any]) -> tuple[Extractor | None, str]:
+    """(the Inception extractor `eval` asks for, a one-line description), or (None, the line saying why it is
+    unavailable)."""
+    from gangrid.runtime import pick_device
+
+    mode = inception_mode(ev)
+    weights = find_weights(ev)
+    if weights is None:
+        return None, inception_unavailable(ev)
+    inc = ev.get("inception") or {}
+    extractor = inception_extractor(weights, mode, pick_device(str(ev.get("device", "auto"))), int(inc.get("batch_size", 50)))
+    return extractor, f"Inception-V3 pool3 features (2048-d) through clean-fid, mode {mode}"

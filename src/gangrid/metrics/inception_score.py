@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
-from gangrid.metrics import EvalContext, register_metric
+from gangrid.metrics import HIGHER, EvalContext, Measure, register_metric
 
 
 def inception_score(probs: np.ndarray, splits: int = 10) -> tuple[float, float]:
@@ -28,11 +28,15 @@ def inception_score(probs: np.ndarray, splits: int = 10) -> tuple[float, float]:
     return float(scores.mean()), float(scores.std())
 
 
-@register_metric("is", kinds=("image",))
+@register_metric("is", kinds=("image",), measures=(Measure("is", "IS", HIGHER, "quality", sized=True, spread=True),),
+                 protocol=lambda ev, ctx: {"is_splits": int(ev.get("is_splits", 10))},
+                 describe=lambda ev: (f"IS: exp E KL(p(y|x) || p(y)) from the extractor's class probabilities (on the "
+                                      f"domain classifier: the classifier score), mean ± std over {ev.get('is_splits', 10)} "
+                                      f"splits (Salimans et al. 2016)."))
 def inception_score_metric(ctx: EvalContext) -> dict[str, float]:
     """IS of the generated samples from the extractor's class probabilities (classifier score for `clf`)."""
     probs = ctx.fake_probs
     if probs is None:
         return {}
     mean, std = inception_score(probs, int(ctx.cfg.get("is_splits", 10)))
-    return {f"is{ctx.tag()}": mean, f"is{ctx.tag()}_std": std}
+    return {"is": mean, "is_std": std}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from gangrid.metrics import EvalContext, register_metric
+from gangrid.metrics import HIGHER, LOWER, EvalContext, Measure, register_metric
 
 
 def assign_modes(points: np.ndarray, centers: np.ndarray, std: float, hq_std: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
@@ -34,7 +36,14 @@ def mixture_coverage(points: np.ndarray, centers: np.ndarray, std: float, hq_std
     }
 
 
-@register_metric("mixture_modes", kinds=("points",))
+@register_metric("mixture_modes", kinds=("points",),
+                 measures=(Measure("modes", "Modes", HIGHER, "modes"), Measure("modes_total", "Modes total", table="modes", context=True),
+                           Measure("hq_pct", "HQ %", HIGHER, "modes"), Measure("mode_kl", "Mode KL", LOWER, "modes")),
+                 protocol=lambda ev, ctx: {"hq_std": float(ev.get("hq_std", 3.0))},
+                 describe=lambda ev: (f"2-D mixtures: a sample is high quality within {ev.get('hq_std', 3.0)} std of its nearest "
+                                      "mode; a mode is captured when it receives at least one high-quality sample; `mode_kl` is "
+                                      "the KL divergence of the mode histogram of high-quality samples to uniform (Srivastava et "
+                                      "al. 2017; Lin et al. 2018)."))
 def mixture_modes_metric(ctx: EvalContext) -> dict[str, float]:
     """2-D mixture coverage of the generated points."""
     centers = np.asarray(ctx.meta["centers"], dtype=np.float64)
@@ -42,7 +51,11 @@ def mixture_modes_metric(ctx: EvalContext) -> dict[str, float]:
     return {"modes": out["modes"], "modes_total": float(len(centers)), "hq_pct": out["hq_pct"], "mode_kl": out["mode_kl"]}
 
 
-@register_metric("class_modes", kinds=("image",))
+@register_metric("class_modes", kinds=("image",),
+                 measures=(Measure("class_modes", "Classes covered", HIGHER, "classes"),
+                           Measure("class_kl", "Class KL", LOWER, "classes")),
+                 describe=lambda ev: ("Labelled images: classes the domain classifier predicts at least once, and the KL "
+                                      "divergence of the predicted class histogram to uniform."))
 def class_modes_metric(ctx: EvalContext) -> dict[str, float]:
     """Classes predicted at least once (out of K) and KL(predicted class histogram || uniform)."""
     probs = ctx.fake_probs

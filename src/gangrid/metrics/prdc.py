@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gangrid.metrics import EvalContext, register_metric
+from gangrid.metrics import HIGHER, EvalContext, Measure, register_metric
 from gangrid.metrics.knn import DEFAULT_BUDGET_MB, cross_blocks, knn_sq_radii
 
 
@@ -52,7 +52,11 @@ def prdc(
     }
 
 
-@register_metric("prdc")
+@register_metric("prdc", measures=tuple(Measure(k, k.capitalize(), HIGHER, "prdc", sized=True)
+                                         for k in ("precision", "recall", "density", "coverage")),
+                 protocol=lambda ev, ctx: {"pr_k": int(ev.get("pr_k", 3)), "dc_k": int(ev.get("dc_k", 5))},
+                 describe=lambda ev: (f"Precision and recall with k = {ev.get('pr_k', 3)} (Kynkäänniemi et al. 2019), "
+                                      f"density and coverage with k = {ev.get('dc_k', 5)} (Naeem et al. 2020)."))
 def prdc_metric(ctx: EvalContext) -> dict[str, float]:
     """Precision/recall (k = eval.pr_k) and density/coverage (k = eval.dc_k) of fake vs held-out real features."""
     values = prdc(
@@ -62,4 +66,4 @@ def prdc_metric(ctx: EvalContext) -> dict[str, float]:
         int(ctx.cfg.get("dc_k", 5)),
         float(ctx.cfg.get("memory_mb", DEFAULT_BUDGET_MB)),
     )
-    return {f"{name}{ctx.tag()}": value for name, value in values.items()}
+    return values

@@ -11,13 +11,13 @@ unsupported shapes with a ConfigError before any work starts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 import torch
 from torch import nn
 
 from gangrid.errors import ConfigError
+from gangrid.metrics import Measure, declare_measures
 from gangrid.registry import Registry, import_submodules
 
 
@@ -43,11 +43,11 @@ class Family:
 
     build: Callable[[dict[str, Any], DataSpec], tuple[nn.Module, nn.Module]]
     check: Callable[[dict[str, Any], DataSpec], None] | None = None
-    # metrics a trained run's own networks give, from its run directory (the semi-supervised D's accuracy)
-    run_metrics: Callable[[Path], dict[str, float]] | None = None
+    # metrics a trained run's own networks give, from its loaded trainer (the semi-supervised D's accuracy)
+    run_metrics: Callable[[Any], dict[str, float]] | None = None
     # its generator draws `figures(seed) -> {name: (images, columns)}` (InfoGAN traversals, StyleGAN mixing)
     figures: bool = False
-    # the kind of study it belongs to: "gan" (image / point data) or "translation" (paired / unpaired sets)
+    # the study kind it belongs to: "gan" (image / point data), "translation" (paired / unpaired sets), ...
     study_kind: str = "gan"
 
 
@@ -55,11 +55,13 @@ ARCHS: Registry[Family] = Registry("architecture family")
 
 
 def register_family(name: str, check: Callable[[dict[str, Any], DataSpec], None] | None = None,
-                    run_metrics: Callable[[Path], dict[str, float]] | None = None, figures: bool = False,
-                    study_kind: str = "gan"):
+                    run_metrics: Callable[[Any], dict[str, float]] | None = None, figures: bool = False,
+                    study_kind: str = "gan", run_measures: tuple[Measure, ...] = ()):
     """Decorator registering `build(cfg, data)` as architecture family `name`, with its optional shape
-    `check`, `run_metrics(run_dir)` (extra metrics the evaluate stage adds to the run's metrics.json),
-    `figures` (its generator's `figures(seed)` become report figures) and the `study_kind` it trains in."""
+    `check`, `run_metrics(trainer)` (extra metrics of the trained nets that the evaluate stage adds to the
+    run's metrics.json, declared as `run_measures`: gangrid.metrics.Measure), `figures` (its generator's
+    `figures(seed)` become report figures) and the `study_kind` it trains in."""
+    declare_measures(*run_measures)
 
     def decorator(build):
         ARCHS.register(name)(Family(build=build, check=check, run_metrics=run_metrics, figures=figures,

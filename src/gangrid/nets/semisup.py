@@ -1,4 +1,4 @@
-"""Semi-supervised GAN (Salimans et al. 2016; Odena 2016; seed 000:3520-3624): D is a K+1-way classifier.
+"""Semi-supervised GAN (Salimans et al. 2016; Odena 2016): D is a K+1-way classifier.
 
 D has K+1 outputs l_1..l_K (the real classes) and l_{K+1} (fake). Its real/fake logit is
 log sum_k exp(l_k) - l_{K+1}, the log-odds of "one of the real classes" against "fake"
@@ -8,20 +8,20 @@ few labelled examples is the `semi_supervised` trick, implied by the presets. G 
 unconditional DCGAN-style generator (labels, if the dataset has them, are ignored).
 
 `classifier_accuracy(d, x, y)` is D's K-way accuracy (argmax over l_1..l_K): the metric of
-the method; `run_accuracy(run_dir)` evaluates a trained run on its dataset's test split.
+the method; `split_accuracy(trainer)` evaluates a trained run on its dataset's test split.
 
 Preset keys: g_ch / d_ch (64), g_norm / d_norm, upsample, attention, dropout (Salimans: 0.5), mbstd, mbdisc.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from gangrid.metrics import HIGHER, Measure
 from gangrid.nets import DataSpec, DOut, register_family
 from gangrid.nets.blocks import check_conv_resolution, check_image, conv_encoder, conv_generator
 
@@ -76,23 +76,13 @@ def classifier_accuracy(d: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: i
     return correct / max(len(x), 1)
 
 
-def run_accuracy(run_dir: str | Path, split: str = "test") -> float:
-    """D's classification accuracy of a finished semi-supervised run on a split of its dataset."""
-    from gangrid.checkpoints import load_checked
-    from gangrid.config import config_hash
+def split_accuracy(trainer: Any, split: str = "test") -> float:
+    """D's classification accuracy, for a trained semi-supervised run's trainer, on a split of its dataset."""
     from gangrid.data.store import load_split, to_model
-    from gangrid.io import read_json
-    from gangrid.stages.train import build_trainer
-    from gangrid.train import pick_device
 
-    run_dir = Path(run_dir)
-    config = read_json(run_dir / "config.json")
-    device = pick_device(config["train"].get("device", "auto"))
-    trainer = build_trainer(config, device, optimizers=False)
-    trainer.load_state_dict(load_checked(run_dir / "checkpoint.pt", config_hash(config))["state"], restore_rng=False)
-    data = load_split(config["run"]["dataset"], split)
-    x = to_model(data.x).to(device)
-    y = torch.as_tensor(np.array(data.y), dtype=torch.long, device=device)
+    data = load_split(trainer.config["run"]["dataset"], split)
+    x = to_model(data.x).to(trainer.device)
+    y = torch.as_tensor(np.array(data.y), dtype=torch.long, device=trainer.device)
     return classifier_accuracy(trainer.d, x, y)
 
 
@@ -102,12 +92,13 @@ def check_semisup(cfg: dict[str, Any], data: DataSpec) -> None:
     check_conv_resolution(cfg, res, "semisup")
 
 
-def semisup_run_metrics(run_dir: Path) -> dict[str, float]:
+def semisup_run_metrics(trainer: Any) -> dict[str, float]:
     """`d_accuracy`: the trained D's K-way accuracy on the full test split (the method's own metric)."""
-    return {"d_accuracy": run_accuracy(run_dir, "test")}
+    return {"d_accuracy": split_accuracy(trainer, "test")}
 
 
-@register_family("semisup", check=check_semisup, run_metrics=semisup_run_metrics)
+@register_family("semisup", check=check_semisup, run_metrics=semisup_run_metrics,
+                 run_measures=(Measure("d_accuracy", "D accuracy", HIGHER, "accuracy"),))
 def build_semisup(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """Build an unconditional generator and a K+1-way discriminator."""
     g = UnconditionalGenerator(conv_generator(cfg, data, int(cfg["z_dim"])))

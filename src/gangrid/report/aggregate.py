@@ -17,19 +17,15 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from gangrid.artifacts import real_metrics_path
 from gangrid.config import baseline_study, iter_runs, study_baseline
 from gangrid.io import read_json
 from gangrid.report import TABLES_DIR
-from gangrid.report.metricinfo import direction, is_context
+from gangrid.report.columns import COST_COLUMNS, ID_COLUMNS, VARIANT, metric_columns, study_metrics
+from gangrid.report.metricinfo import direction
 from gangrid.report.settings import ReportSettings, report_settings
 from gangrid.report.stats import compare, holm, summarise_values
-from gangrid.stages.evaluate import real_metrics_path
-
-ID_COLUMNS = ["study", "run", "variant", "dataset", "arch", "loss", "trick", "seed", "status", "step", "train_seconds",
-              "shared_from"]
-VARIANT = ["study", "dataset", "arch", "loss", "trick"]
-COORDS = ["dataset", "arch", "loss", "trick"]
-COST_COLUMNS = ["train_seconds"]  # summarised like metrics, never tested
+from gangrid.report.tables import write_tables
 
 
 def metric_values(metrics: dict[str, Any]) -> dict[str, float]:
@@ -108,17 +104,6 @@ def collect_real(params: dict[str, Any], root: Path = Path("."), reader: Reader 
         if metrics is not None:
             rows.append({"dataset": name, **metric_values(metrics)})
     return pd.DataFrame(rows, columns=None if rows else ["dataset"])
-
-
-def metric_columns(runs: pd.DataFrame) -> list[str]:
-    """Measured metric columns of the runs table (ids and protocol values such as `modes_total` excluded)."""
-    return [c for c in runs.columns if c not in ID_COLUMNS and not is_context(c)]
-
-
-def study_metrics(runs: pd.DataFrame, study: str) -> list[str]:
-    """Metric columns with at least one value in `study`."""
-    sub = runs[runs["study"] == study]
-    return [m for m in metric_columns(runs) if sub[m].notna().any()]
 
 
 def is_baseline(row: pd.Series | dict[str, Any], base: dict[str, str]) -> bool:
@@ -211,8 +196,6 @@ def significance(runs: pd.DataFrame, params: dict[str, Any], settings: ReportSet
 
 def run_aggregate(params: dict[str, Any], out_dir: Path = TABLES_DIR, root: Path = Path(".")) -> dict[str, pd.DataFrame]:
     """Write every table under `out_dir`; return the frames (runs, real, summary, significance)."""
-    from gangrid.report.tables import write_tables
-
     settings = report_settings(params)
     runs = collect_runs(params, root)
     frames = {

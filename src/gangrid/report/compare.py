@@ -30,7 +30,8 @@ import yaml
 from gangrid.config import PARAMS_FILE, check_schema
 from gangrid.errors import UserError
 from gangrid.report import TABLES_DIR
-from gangrid.report.aggregate import VARIANT, collect_runs, file_reader, metric_columns
+from gangrid.report.aggregate import collect_runs, file_reader
+from gangrid.report.columns import VARIANT, metric_columns
 from gangrid.report.metricinfo import direction
 from gangrid.report.stats import summarise_values, welch_t
 from gangrid.report.tables import decimals

@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 
 from gangrid.io import write_json, write_text
-from gangrid.report.aggregate import COORDS
+from gangrid.report.columns import COORDS, study_metrics
 from gangrid.report.latex import escape
-from gangrid.report.metricinfo import FAMILIES, Family, arrow, direction, family, label
+from gangrid.report.metricinfo import Family, arrow, direction, families, family, label
 from gangrid.report.settings import ReportSettings
 
 TEST_NAMES = {"welch": "Welch t-test", "mannwhitney": "Mann-Whitney U test"}
@@ -115,7 +115,7 @@ class StudyTable:
 def families_of(metrics: list[str]) -> dict[str, list[str]]:
     """Metrics grouped by family key, families in report order."""
     groups: dict[str, list[str]] = {}
-    for fam in FAMILIES:
+    for fam in families():
         members = [m for m in metrics if family(m).key == fam.key]
         if members:
             groups[fam.key] = members
@@ -308,8 +308,6 @@ def runs_markdown(runs: pd.DataFrame) -> str:
 
 def study_tables(params: dict[str, Any], frames: dict[str, pd.DataFrame], settings: ReportSettings) -> list[StudyTable]:
     """Every (study, metric family) table with at least one row."""
-    from gangrid.report.aggregate import study_metrics
-
     runs, summary = frames["runs"], frames["summary"]
     tables = []
     for study in params["studies"]:
@@ -317,7 +315,7 @@ def study_tables(params: dict[str, Any], frames: dict[str, pd.DataFrame], settin
             continue
         metrics = study_metrics(runs, study) + (["train_seconds"] if (summary["metric"] == "train_seconds").any() else [])
         for key, members in families_of(metrics).items():
-            fam = next(f for f in FAMILIES if f.key == key)
+            fam = next(f for f in families() if f.key == key)
             table = study_table(study, fam, members, frames, settings, params)
             if table.rows:
                 tables.append(table)

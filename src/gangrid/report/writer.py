@@ -15,6 +15,7 @@ import pandas as pd
 
 from gangrid.config import PARAMS_FILE, baseline_study, iter_runs, study_baseline
 from gangrid.io import read_json, write_text
+from gangrid.metrics import describe_protocol
 from gangrid.report import FIGURES_DIR, HTML_FILE, PAPER_DIR, REPORT_FILE, TABLES_DIR
 from gangrid.report.document import Block, Bullets, FigureBlock, Heading, Paragraph, TableBlock, to_html, to_markdown
 from gangrid.report.narrative import study_findings, unfinished_runs
@@ -43,10 +44,9 @@ def _optional_json(path: Path) -> dict[str, Any]:
 
 def dataset_lines(params: dict[str, Any]) -> list[str]:
     """One protocol line per dataset used: source, split sizes, reference set size, classifier accuracy."""
+    from gangrid.artifacts import classifier_metrics_path, real_metrics_path
     from gangrid.config import datasets_used
     from gangrid.data.store import processed_dir
-    from gangrid.metrics.extractors import classifier_path
-    from gangrid.stages.evaluate import real_metrics_path
 
     lines = []
     for name in datasets_used(params):
@@ -60,7 +60,7 @@ def dataset_lines(params: dict[str, Any]) -> list[str]:
         if sizes:  # one reference set, or one per translation direction (n_real_ab, n_real_ba)
             parts.append("reference set " + ", ".join(f"{n} ({d})" if d else str(n) for d, n in sorted(sizes.items()))
                          + " held-out test samples")
-        clf = _optional_json(classifier_path(name).with_suffix(".json"))
+        clf = _optional_json(classifier_metrics_path(name))
         if "test_accuracy" in clf:
             parts.append(f"domain-classifier test accuracy {clf['test_accuracy']:.3f}")
         lines.append("; ".join(parts) + ".")
@@ -80,12 +80,8 @@ def protocol_blocks(params: dict[str, Any], settings: ReportSettings) -> list[Bl
         "precision, recall, density and coverage, softmax for IS and class histograms; for 2-D mixtures the points themselves).",
         "Reference set: the held-out test split of each dataset, never the training split; the 'real data' row scores "
         "N training samples against it (the floor a generator can reach).",
-        f"Metrics: {', '.join(f'`{m}`' for m in ev.get('metrics', []))}; KID: unbiased MMD² with the cubic polynomial kernel, "
-        f"{ev.get('kid_subsets', 100)} subsets of size min(N, {ev.get('kid_subset_size', 1000)})"
-        + (f"; precision/recall k = {ev['pr_k']}" if "pr_k" in ev else "")
-        + (f"; density/coverage k = {ev['dc_k']}" if "dc_k" in ev else "") + ".",
-        f"2-D mixtures: a sample is high quality within {ev.get('hq_std', 3.0)} std of its nearest mode; a mode is "
-        "covered when it receives at least one high-quality sample.",
+        f"Metrics: {', '.join(f'`{m}`' for m in ev.get('metrics', []))}.",
+        *describe_protocol(ev, list(ev.get("metrics", []))),
         f"Statistics over seeds: mean and {ci} of the mean over finished seeds; diverged runs are counted and excluded "
         f"from means. Each variant is compared with its study's baseline by a {TEST_NAMES[settings.test]} ({effect} as "
         f"effect size), Holm-corrected over the comparisons of one study and metric; significant when the adjusted "

@@ -3,7 +3,7 @@
 A trick preset in params.yaml maps trick names to hyperparameters, e.g.
 `sn+ema: {spectral_norm: {}, ema: {decay: 0.999}}`; it may also carry `train`
 overrides (TTUR's learning rates, n_critic). Each name is a `Trick` subclass
-registered here. The loop (gangrid.train) calls the hooks below, in
+registered here. The GAN loop (gangrid.kinds.gan.trainer) calls the hooks below, in
 ascending `order` of the tricks; it has no per-trick branches.
 
 Hooks, in the order the loop calls them:
@@ -58,7 +58,7 @@ from gangrid.losses import Targets
 from gangrid.registry import Registry, import_submodules
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 @dataclass

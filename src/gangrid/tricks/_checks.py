@@ -9,7 +9,7 @@ import torch
 from gangrid.errors import ConfigError
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 def run_key(trainer: "Trainer", trick: str) -> str:

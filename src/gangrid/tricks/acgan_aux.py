@@ -17,7 +17,7 @@ from gangrid.errors import ConfigError
 from gangrid.tricks import DBatch, GBatch, Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 def require_classifier_head(trainer: "Trainer", trick: str) -> None:

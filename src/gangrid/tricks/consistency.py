@@ -15,7 +15,7 @@ from gangrid.tricks import DBatch, Trick, register_trick
 from gangrid.tricks._augment import hflip, shift_points, translation
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 @register_trick("consistency")

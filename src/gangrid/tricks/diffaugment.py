@@ -11,7 +11,7 @@ from gangrid.tricks import Trick, register_trick
 from gangrid.tricks._augment import IMAGE_POLICIES, color, cutout, shift_points, translation
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 @register_trick("diffaugment")

@@ -18,7 +18,7 @@ from torch import nn
 from gangrid.tricks import DBatch, Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 CRITIC_NORMS = ("layer", "none", "keep")
 

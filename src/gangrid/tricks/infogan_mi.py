@@ -17,7 +17,7 @@ from gangrid.nets.infogan import mutual_information_loss
 from gangrid.tricks import DBatch, GBatch, Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 @register_trick("infogan_mi")
 class InfoGANMI(Trick):

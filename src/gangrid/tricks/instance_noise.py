@@ -15,7 +15,7 @@ import torch
 from gangrid.tricks import Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 def annealed_sigma(sigma: float, step: int, total: int, anneal: float) -> float:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from gangrid.tricks import Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 KINDS = ("step", "linear")
 

@@ -12,7 +12,7 @@ from gangrid.tricks import Trick, register_trick
 from gangrid.tricks._checks import require_module
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 @register_trick("mbdisc")

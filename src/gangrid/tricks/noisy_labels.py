@@ -16,7 +16,7 @@ from gangrid.losses import Targets
 from gangrid.tricks import Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 def noisy_targets(real: float | torch.Tensor, fake: float | torch.Tensor, n: int, flip: float, noise: float,

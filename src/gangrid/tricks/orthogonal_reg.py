@@ -16,7 +16,7 @@ from torch import nn
 from gangrid.tricks import GBatch, Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 def orthogonal_penalty(weights: list[torch.Tensor]) -> torch.Tensor:

@@ -19,7 +19,7 @@ from gangrid.tricks import Trick, register_trick
 from gangrid.tricks._checks import require_unconditional, run_key
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 def pack(x: torch.Tensor, m: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ from gangrid.errors import ConfigError
 from gangrid.tricks import Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 def schedule(step: int, total: int, n_stages: int, fade: float = 0.5, weights: list[float] | None = None) -> tuple[int, float]:

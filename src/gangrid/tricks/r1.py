@@ -15,7 +15,7 @@ from gangrid.tricks import DBatch, Trick, register_trick
 from gangrid.tricks.gradient_penalty import input_gradients
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 def r1_penalty(grad: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from gangrid.tricks import DBatch, Trick, register_trick
 from gangrid.tricks.acgan_aux import require_classifier_head
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 def balanced_subset(y: torch.Tensor, n: int, n_classes: int, seed: int) -> torch.Tensor:

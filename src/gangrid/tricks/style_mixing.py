@@ -14,7 +14,7 @@ from gangrid.errors import ConfigError
 from gangrid.tricks import Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 @register_trick("style_mixing")

@@ -11,7 +11,7 @@ import torch
 from gangrid.tricks import Trick, register_trick
 
 if TYPE_CHECKING:
-    from gangrid.train import Trainer
+    from gangrid.kinds.gan.trainer import GanTrainer as Trainer
 
 
 @torch.no_grad()

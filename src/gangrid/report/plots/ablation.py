@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from gangrid.report.metricinfo import FAMILIES, arrow, direction, family, stem
+from gangrid.report.metricinfo import arrow, direction, families, family, stem
 from gangrid.report.plots import Figure, FigureContext, pyplot, register_figure, save_figure
 from gangrid.report.tables import decimals
 
@@ -27,7 +27,7 @@ def pick_metric(summary: pd.DataFrame, preferred: str, overrides: dict[str, str]
     by_stem = [m for m in have if stem(m) == preferred]
     if by_stem:
         return by_stem[0]
-    order = {f.key: i for i, f in enumerate(FAMILIES)}
+    order = {f.key: i for i, f in enumerate(families())}
     directed = sorted((m for m in have if direction(m, overrides)), key=lambda m: order[family(m).key])
     return directed[0] if directed else None
 

@@ -32,10 +32,10 @@ def architecture_figures(ctx: FigureContext) -> list[Figure]:
             continue
         import torch
 
+        from gangrid.kinds import load_finished_run
         from gangrid.nets.figures import arch_figures
-        from gangrid.stages.sample import load_generator
 
-        g, _, _ = load_generator(spec.dir, torch.device("cpu"))
+        g = load_finished_run(spec.dir, torch.device("cpu")).sampling_generator()
         doc = (type(g).figures.__doc__ or "").strip().splitlines()[0].rstrip(".")
         for name, (images, ncol) in arch_figures(g, seed).items():
             mosaic = image_grid(images, ncol)

@@ -23,7 +23,8 @@ def class_shares(extract, x: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _classifier(dataset: str):
-    from gangrid.metrics.extractors import classifier_extractor, classifier_path
+    from gangrid.artifacts import classifier_path
+    from gangrid.metrics.extractors import classifier_extractor
 
     if not classifier_path(dataset).exists():
         return None

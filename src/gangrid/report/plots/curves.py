@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gangrid.artifacts import RunFiles
 from gangrid.config import RunSpec
+from gangrid.training.log import TABLES
 from gangrid.report.plots import Figure, FigureContext, pyplot, register_figure, save_figure
 
 SKIP = ("per_sec", "seconds", "time")
@@ -21,7 +23,7 @@ SKIP = ("per_sec", "seconds", "time")
 
 def read_series(run_dir: Path) -> dict[str, pd.Series]:
     """Logged series of a run: name (path under metrics/ without .tsv) -> values indexed by step."""
-    root = run_dir / "train_log" / "plots" / "metrics"
+    root = RunFiles(run_dir).train_log / TABLES
     out: dict[str, pd.Series] = {}
     for tsv in sorted(root.rglob("*.tsv")) if root.exists() else []:
         name = tsv.relative_to(root).with_suffix("").as_posix()

@@ -1,7 +1,7 @@
 """Input / output / target triptychs of translated test images (both directions for CycleGAN).
 
 `triptych_panels(arrays)` reads the arrays of a translation run's samples.npz (see
-`gangrid.translation`); `triptych_figure(arrays)` draws them as one matplotlib figure
+`gangrid.kinds.translation`); `triptych_figure(arrays)` draws them as one matplotlib figure
 (one block of rows per direction: input, output, target when the set is paired, cycle
 reconstruction for CycleGAN); `save_triptych(path, arrays)` writes it as a PNG (the
 run's grid.png). The columns are the first `n` fixed test inputs.

@@ -103,14 +103,14 @@ def write_image(path: Path, image: np.ndarray) -> None:
 def translate_folder(params: dict[str, Any], spec: RunSpec, input_dir: Path, output_dir: Path, direction: str = "ab",
                      overlap: float = 0.5, seed: int | None = None) -> list[Path]:
     """Translate every image of `input_dir` into `output_dir` (PNG, same names); returns the written paths."""
-    from gangrid.train import pick_device
-    from gangrid.translation.sample import load_translators
+    from gangrid.kinds import load_finished_run, study_kind
+    from gangrid.runtime import pick_device, seeded_torch
 
-    if params["studies"][spec.study].get("kind") != "translation":
+    if study_kind(params["studies"][spec.study]) != "translation":
         raise UserError(f"study '{spec.study}' is not a translation study (studies.{spec.study}.kind: translation)")
     if not 0 <= overlap < 1:
         raise UserError(f"--overlap: {overlap} is not in [0, 1)")
-    status = read_json(spec.dir / "status.json")
+    status = read_json(spec.files.status)
     if status["status"] != "finished":
         raise UserError(f"run {spec.study}/{spec.name} did not finish ({status['status']} at step {status['step']})")
     files = list_images(Path(input_dir))
@@ -119,14 +119,14 @@ def translate_folder(params: dict[str, Any], spec: RunSpec, input_dir: Path, out
     if clash:
         raise UserError(f"{input_dir}: several images would be written as {clash[0]}.png (same name, other suffix)")
     device = pick_device(params["train"].get("device", "auto"))
-    g, _, trainer = load_translators(spec.dir, device)
+    trainer = load_finished_run(spec.files.dir, device)
+    g = trainer.sampling_generator()
     if direction not in g:
         raise UserError(f"--direction {direction}: run {spec.name} translates {', '.join(g.keys())} only")
     channels, size = trainer.data.shape[0], min(trainer.data.shape[1:])
     seed = int(params["eval"].get("sample_seed", 0)) if seed is None else seed
     written = []
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)  # pix2pix keeps dropout on at test time
+    with seeded_torch(seed, device):  # pix2pix keeps dropout on at test time
         for path in files:
             x = to_model(read_image(path, channels)).to(device)
             y = sliding_window(g[direction], x, size, overlap)

@@ -15,11 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from gangrid.classifier import accuracy, classifier_arch, train_conv_classifier
+from gangrid.classifier import (accuracy, classifier_arch, classifier_cfg, save_classifier, save_no_classifier,
+                                train_conv_classifier)
 from gangrid.data.store import Split, load_translation, read_manifest, to_model
-from gangrid.errors import UserError
-from gangrid.io import save_torch, write_json
-from gangrid.metrics.extractors import CLASSIFIER_DIR, classifier_path
 
 
 def classifier_domains(kind: str) -> tuple[str, ...]:
@@ -42,20 +40,12 @@ def classifier_split(dataset: str, split: str) -> Split:
     return Split(kind="image", x=x, y=y, meta=data.meta)
 
 
-def run_train_translation_classifier(params: dict[str, Any], name: str) -> dict[str, float]:
+def train_translation_classifier(params: dict[str, Any], name: str) -> dict[str, float]:
     """Train the classifier of an image-to-image set; require its test accuracy >= eval.classifier.floor."""
-    from gangrid.stages.data import classifier_cfg, save_classifier
-
     manifest = read_manifest(name)
     train, val, test = (classifier_split(name, s) for s in ("train", "val", "test"))
     if train.y is None:  # e.g. facades, horse2zebra: Inception features only, as for unlabelled image sets
-        if str(params["eval"].get("extractor", "classifier")) != "inception":
-            raise UserError(f"dataset '{name}' has no labels: the classifier extractor needs labels "
-                            f"(use eval.extractor: inception)")
-        save_torch(classifier_path(name), {"kind": "none"})
-        sizes = {"labelled": 0.0, "n_train": float(len(train.x)), "n_test": float(len(test.x))}
-        write_json(CLASSIFIER_DIR / f"{name}.json", sizes)
-        return sizes
+        return save_no_classifier(params, name, len(train.x), len(test.x))
     cfg = classifier_cfg(params, name)
     n_classes = n_classes_of(manifest, train.y)
     model, metrics = train_conv_classifier(train, val, n_classes, cfg, seed=int(cfg.get("seed", 0)))

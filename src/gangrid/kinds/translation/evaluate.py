@@ -1,4 +1,4 @@
-"""The `evaluate` stage of translation runs and the real-data reference row of image-to-image sets.
+"""Scoring translation runs, and the real-data reference row of image-to-image sets.
 
 A run's metrics.json holds, for the A -> B direction (names without suffix) and, for
 CycleGAN, the B -> A direction (suffix `_ba`):
@@ -23,24 +23,19 @@ from typing import Any
 
 import numpy as np
 
+from gangrid.artifacts import classifier_path
 from gangrid.config import RunSpec
 from gangrid.data.store import load_translation, read_manifest
-from gangrid.io import read_json, write_json
-from gangrid.metrics import get_metric
-from gangrid.metrics.extractors import Extractor, classifier_extractor, classifier_path
-from gangrid.translation.classifier import classifier_domains
-from gangrid.translation.data import pick, test_set
-from gangrid.translation.metrics import TRANSLATION_METRICS, TranslationContext, with_suffix
+from gangrid.kinds.translation.classifier import classifier_domains
+from gangrid.kinds.translation.data import pick, test_set
+from gangrid.metrics import get_metric, rounded
+from gangrid.metrics.extractors import Extractor, classifier_extractor
+from gangrid.metrics.inception import configured_inception
+from gangrid.metrics.translation import TRANSLATION_METRICS, TranslationContext, with_suffix
 
 FEATURE_METRICS = ("fid", "fid_inf", "kid", "prdc")
-SIGNIFICANT_DIGITS = 6
 DIRECTION_SUFFIX = {"ab": "", "ba": "_ba"}
 DOMAIN_OF = {"ab": "b", "ba": "a"}  # the domain a direction translates into
-
-
-def rounded(values: dict[str, float]) -> dict[str, float]:
-    """Values rounded to 6 significant digits (stable metrics.json bytes)."""
-    return {k: float(f"{float(v):.{SIGNIFICANT_DIGITS}g}") for k, v in values.items()}
 
 
 def feature_metrics(ev: dict[str, Any]) -> list[str]:
@@ -59,9 +54,6 @@ def target_classes(kind: str, meta: dict[str, Any], direction: str) -> tuple[int
 def feature_extractors(params: dict[str, Any], dataset: str, notes: dict[str, Any]) -> list[tuple[str, Extractor]]:
     """(name, extractor) pairs: the set's classifier ("clf", when it has one) and Inception ("incep", with
     eval.extractor: inception and its weights present); `notes` receives the protocol's extractors / unavailable."""
-    from gangrid.metrics import EvalContext
-    from gangrid.stages.evaluate import inception_context
-
     ev = params["eval"]
     out: list[tuple[str, Extractor]] = []
     clf = classifier_extractor(dataset)
@@ -71,30 +63,28 @@ def feature_extractors(params: dict[str, Any], dataset: str, notes: dict[str, An
         notes["extractors"]["clf"] = (f"domain classifier {classifier_path(dataset).as_posix()} (trained on domain(s) "
                                       f"{', '.join(d.upper() for d in domains)}): penultimate features, softmax")
     if str(ev.get("extractor", "classifier")) == "inception":
-        probe = EvalContext(kind="image", fake=np.zeros((0,)), real=np.zeros((0,)), cfg=ev)
-        inc, note = inception_context(ev, probe)
-        if inc is None:
+        inception, note = configured_inception(ev)
+        if inception is None:
             print(f"gangrid: {note}", file=sys.stderr)
             notes.setdefault("unavailable", {})["incep"] = note
         else:
-            out.append(("incep", inc.extractor))
+            out.append(("incep", inception))
             notes["extractors"]["incep"] = note
     return out
 
 
 def _context(ev: dict[str, Any], fake: np.ndarray, real: np.ndarray, extractor: Extractor | None = None,
              name: str = "clf", **extra: Any) -> TranslationContext:
-    return TranslationContext(kind="translation", fake=fake, real=real, cfg={**ev, "n_samples": len(fake)},
-                              extractor=extractor, extractor_name=name, **extra)
+    return TranslationContext(kind="translation", fake=fake, real=real, cfg=ev, extractor=extractor, extractor_name=name,
+                              n=len(fake), **extra)
 
 
 def feature_values(ctx: TranslationContext, names: list[str], with_accuracy: bool) -> dict[str, float]:
     """Feature metrics of a context (called directly: they are registered for image data), and its target accuracy."""
     values: dict[str, float] = {}
-    for name in names:
-        values.update(get_metric(name).fn(ctx))
-    if with_accuracy:
-        values.update(get_metric("acc_target").fn(ctx))
+    for name in names + (["acc_target"] if with_accuracy else []):
+        metric = get_metric(name)
+        values.update(ctx.names(metric, metric.fn(ctx)))
     return values
 
 
@@ -134,7 +124,8 @@ def evaluate_translations(params: dict[str, Any], dataset: str, arrays: dict[str
         vals: dict[str, float] = {}
         pixels = _context(ev, fake, reference, src=arrays.get(ksrc), target=arrays.get(ktarget), rec=arrays.get(krec))
         for name in TRANSLATION_METRICS:
-            vals.update(get_metric(name).fn(pixels))
+            metric = get_metric(name)
+            vals.update(pixels.names(metric, metric.fn(pixels)))
         for ename, extractor in extractors:
             if ename == "clf" and DOMAIN_OF[direction] not in domains:
                 proto.setdefault("unavailable", {})[f"clf{suffix}"] = \
@@ -145,29 +136,21 @@ def evaluate_translations(params: dict[str, Any], dataset: str, arrays: dict[str
             vals.update(feature_values(ctx, names, with_accuracy=ename == "clf"))
         values.update({with_suffix(k, suffix): v for k, v in vals.items()})
         proto[f"n_fake_{direction}"], proto[f"n_real_{direction}"] = int(len(fake)), int(len(reference))
-    if "kid" in names:
-        proto["kid_subsets"] = int(ev.get("kid_subsets", 100))
-        proto["kid_subset_size"] = int(min(int(ev.get("kid_subset_size", 1000)), proto["n_fake_ab"], proto["n_real_ab"]))
-    if "prdc" in names:
-        proto["pr_k"], proto["dc_k"] = int(ev.get("pr_k", 3)), int(ev.get("dc_k", 5))
+        if direction == "ab":  # the feature metrics' own protocol fields (KID subsets, k), as of the A -> B direction
+            for name in names:
+                if get_metric(name).protocol is not None:
+                    proto.update(get_metric(name).protocol(ev, pixels))
     return {"status": "finished", **rounded(values), "protocol": proto}
 
 
 def evaluate_translation_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
-    """metrics.json of one translation run (status only, for a run that did not finish)."""
-    run_dir = spec.dir
-    status = read_json(run_dir / "status.json")
-    if status["status"] != "finished":
-        out: dict[str, Any] = {"status": status["status"], "step": status["step"]}
-    else:
-        with np.load(run_dir / "samples.npz") as f:
-            arrays = {k: f[k] for k in f.files if k != "status"}
-        out = evaluate_translations(params, spec.dataset, arrays)
-    write_json(run_dir / "metrics.json", out)
-    return out
+    """metrics.json of a finished translation run."""
+    with np.load(spec.files.samples) as f:
+        arrays = {k: f[k] for k in f.files if k != "status"}
+    return evaluate_translations(params, spec.dataset, arrays)
 
 
-def evaluate_translation_real(params: dict[str, Any], dataset: str, path: Any) -> dict[str, Any]:
+def evaluate_translation_real(params: dict[str, Any], dataset: str) -> dict[str, Any]:
     """The reference row of an image-to-image set: target-domain training images scored like translations."""
     ev = params["eval"]
     kind, meta, names = _dataset_protocol(ev, dataset)
@@ -196,8 +179,6 @@ def evaluate_translation_real(params: dict[str, Any], dataset: str, path: Any) -
                 acc = _context(ev, reference, reference, extractor, ename,
                                target_labels=labels if kind == "paired" else None,
                                target_classes=target_classes(kind, meta, direction))
-                vals.update(get_metric("acc_target").fn(acc))
+                vals.update(feature_values(acc, [], with_accuracy=True))
         values.update({with_suffix(k, DIRECTION_SUFFIX[direction]): v for k, v in vals.items()})
-    out = {"status": "finished", **rounded(values), "protocol": proto}
-    write_json(path, out)
-    return out
+    return {"status": "finished", **rounded(values), "protocol": proto}

@@ -1,4 +1,4 @@
-"""The translation loop: pix2pix and CycleGAN updates with the checkpoint contract of `gangrid.train.Trainer`.
+"""The translation trainer: pix2pix and CycleGAN updates on the contract of `gangrid.training.base.Trainer`.
 
 One iteration: every generator translates its batch once (with grad); one update of
 all discriminators on real target-domain images vs the detached translations (through
@@ -8,29 +8,25 @@ adversarial loss of each direction + the objective terms of the translation tric
 CycleGAN discriminator sees the image alone. Both optimisers hold all nets of their
 side (G and F share one Adam, D_A and D_B another), as in the reference implementation.
 
-Exposes what `gangrid.stages.train.train_run` uses (`step`, `iteration()`, `g`, `d`,
-`state_dict()` / `load_state_dict()`, `sampling_generator()`), so the stage's loop,
-logging, divergence detection and checkpointing are shared with the GAN trainer.
+The checkpoint, resume and divergence contract is `gangrid.training.base.Trainer`'s, so the
+training loop, logging and checkpointing are shared with the GAN trainer.
 GAN tricks whose hooks this loop calls keep working (lr_schedule, grad_clip, ema,
 spectral_norm, label smoothing, weight clipping); tricks with other hooks are refused.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from gangrid.data.store import load_translation
 from gangrid.errors import ConfigError
-from gangrid.losses import get_loss
 from gangrid.nets import DataSpec, build_nets
-from gangrid.tricks import Hooks, Trick, build_tricks, overrides
-from gangrid.train import BatchSampler, make_optimizer, optimizer_step, rng_state, seed_everything, set_rng_state, zero_grad
-from gangrid.translation.nets import TRANSLATION_FAMILIES
-from gangrid.translation.tricks import TBatch, TranslationTrick
+from gangrid.nets.translation import TRANSLATION_FAMILIES
+from gangrid.training.base import BatchSampler, Trainer, optimizer_step, zero_grad
+from gangrid.tricks import Trick, overrides
+from gangrid.tricks.translation import TBatch, TranslationTrick
 
 # Hooks of gangrid.tricks that the translation loop calls (with the same meaning as in the GAN loop).
 SUPPORTED_HOOKS = ("setup", "wrap_nets", "d_targets", "before_d_optim", "after_d_step", "before_g_optim",
@@ -56,49 +52,33 @@ def to_model_space(x: torch.Tensor) -> torch.Tensor:
     return (x.float() - 127.5) / 127.5 if x.dtype == torch.uint8 else x
 
 
-class TranslationTrainer:
+class TranslationTrainer(Trainer):
     """Holds the translation nets (`g`, `d`: nets keyed by direction), optimisers, loss and tricks."""
 
     is_translation = True
 
-    def __init__(self, config: dict[str, Any], data: DataSpec, device: torch.device | str = "cpu",
-                 optimizers: bool = True) -> None:
-        self.config = config
-        self.data = data
-        self.device = torch.device(device)
-        train = config["train"]
-        run = config["run"]["name"]
-        arch = config["arch"]
+    def check_tricks(self, tricks: list[Trick]) -> None:
+        """GAN tricks whose hooks this loop does not call are refused; the translation terms are kept."""
+        check_tricks(tricks, self.config["run"]["name"])
+        self.terms = [t for t in tricks if isinstance(t, TranslationTrick)]
+
+    def build_nets(self) -> tuple[nn.Module, nn.Module]:
+        """The generators and discriminators of a pix2pix or CycleGAN arch preset."""
+        train, arch = self.config["train"], self.config["arch"]
         if arch["family"] not in TRANSLATION_FAMILIES:
             raise ConfigError(f"archs.{arch['name']}.family: '{arch['family']}' is not an image-to-image family "
                               f"(known: {', '.join(TRANSLATION_FAMILIES)})")
         if int(train.get("n_critic", 1)) != 1:
             raise ConfigError(f"train.n_critic: the translation loop takes one D step per G step (got {train['n_critic']})")
-        self.batch_size = int(train["batch_size"])
-        tricks = build_tricks(config["tricks"], f"tricks of run {run}")
-        check_tricks(tricks, run)
-        self.hooks = Hooks(tricks)
-        self.terms = [t for t in tricks if isinstance(t, TranslationTrick)]
-        g, d = build_nets(arch, data, key=f"archs.{arch['name']}")
+        g, d = build_nets(arch, self.data, key=f"archs.{arch['name']}")
         self.conditional = bool(getattr(d, "conditional", False))
-        g, d = self.hooks.wrap_nets(g, d)
-        self.g: nn.Module = g.to(self.device)
-        self.d: nn.Module = d.to(self.device)
+        return g, d
+
+    def check_model(self) -> None:
+        """The data must be paired when the model compares with targets; two-way terms need two generators."""
+        run, arch = self.config["run"]["name"], self.config["arch"]["name"]
         self.directions = list(self.g.keys())
         self.needs_pairs = self.conditional or any(t.needs_pairs for t in self.terms)
-        self._check_model(run)
-        self.loss = get_loss(config["loss"]["fn"], f"losses.{config['loss']['name']}.fn")
-        self.opt_g: torch.optim.Optimizer | None = None
-        self.opt_d: torch.optim.Optimizer | None = None
-        if optimizers:  # sampling needs none (and constructing one costs torch a 0.8 s import of torch._dynamo)
-            self.opt_g = make_optimizer(self.g.parameters(), train["optimizer"], train["lr_g"], train["betas"])
-            self.opt_d = make_optimizer(self.d.parameters(), train["optimizer"], train["lr_d"], train["betas"])
-        self.step = 0
-        self.samplers: dict[str, BatchSampler] = {}
-        self.hooks.call("setup", self)
-
-    def _check_model(self, run: str) -> None:
-        arch = self.config["arch"]["name"]
         if self.needs_pairs and self.data.kind != "paired":
             why = "its discriminator sees (input, target) pairs" if self.conditional else \
                 "its terms " + ", ".join(t.name for t in self.terms if t.needs_pairs) + " compare outputs with paired targets"
@@ -207,59 +187,3 @@ class TranslationTrainer:
         self.hooks.call("after_g_step", self)
         self.step += 1
         return stats
-
-    # --- sampling & persistence ---------------------------------------------
-    def sampling_generator(self) -> nn.Module:
-        """The generators used to translate (EMA weights with the ema trick), in eval mode."""
-        return self.hooks.sampling_generator(self.g).eval()
-
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume bit-exactly: nets, optimisers, tricks (pools, schedules), data order, RNGs, step."""
-        return {
-            "step": self.step,
-            "g": self.g.state_dict(),
-            "d": self.d.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "tricks": self.hooks.state_dict(),
-            "sampler": {k: s.state_dict() for k, s in self.samplers.items()},
-            "rng": rng_state(),
-        }
-
-    def load_state_dict(self, state: dict[str, Any], restore_rng: bool = True) -> None:
-        """Restore a `state_dict()`; `restore_rng=False` for sampling-only use."""
-        self.step = int(state["step"])
-        self.g.load_state_dict(state["g"])
-        self.d.load_state_dict(state["d"])
-        if self.opt_g is not None and self.opt_d is not None:
-            self.opt_g.load_state_dict(state["opt_g"])
-            self.opt_d.load_state_dict(state["opt_d"])
-        self.hooks.load_state_dict(state["tricks"])
-        for k, s in self.samplers.items():
-            if k in state.get("sampler", {}):
-                s.load_state_dict(state["sampler"][k])
-        if restore_rng:
-            set_rng_state(state["rng"])
-
-
-def build_translation_trainer(config: dict[str, Any], device: torch.device | str, optimizers: bool = True) -> TranslationTrainer:
-    """A TranslationTrainer for a resolved config, with its dataset's spec (`optimizers=False`: for sampling)."""
-    from gangrid.translation.data import translation_spec
-
-    return TranslationTrainer(config, translation_spec(config["run"]["dataset"]), device, optimizers)
-
-
-def translation_fresh(config: dict[str, Any], device: torch.device | str, dataset: str, seed: int) -> Callable[[], TranslationTrainer]:
-    """For `gangrid.stages.train.train_run`: a function building the run's trainer at step 0 on its train split
-    (seeded exactly as an uninterrupted run; the split is read once)."""
-    split = load_translation(dataset, "train", mmap=False)
-    a = torch.from_numpy(np.ascontiguousarray(split.a))
-    b = torch.from_numpy(np.ascontiguousarray(split.b))
-
-    def fresh() -> TranslationTrainer:
-        seed_everything(seed)
-        trainer = build_translation_trainer(config, device)
-        trainer.attach_data(a, b, seed=seed)
-        return trainer
-
-    return fresh

@@ -27,12 +27,11 @@ from typing import Any, Callable, Protocol
 
 from gangrid.errors import CheckpointError
 from gangrid.io import load_torch, remove_stale_temps, save_torch, untracked
-from gangrid.pipelines import STAGE_CODE, TRANSLATION_CODE
+from gangrid.stagetable import STAGES, code_paths
 
-CHECKPOINT_ROOT = Path("checkpoints")
-PACKAGE_DIR = Path(__file__).resolve().parent
-# The code a trained state depends on (the train stage's code deps in both orchestrators).
-TRAINING_CODE = (*STAGE_CODE["train"], TRANSLATION_CODE)
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# The code a trained state depends on: the train stage's code (every kind's), as both orchestrators declare it.
+TRAINING_CODE = tuple(code_paths(STAGES["train"], kind=None))
 
 
 class Resumable(Protocol):
@@ -41,11 +40,6 @@ class Resumable(Protocol):
     step: int
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
-
-
-def resume_dir(study: str, run: str) -> Path:
-    """Where a run's resumable checkpoints live (outside results/, so orchestrators never delete them)."""
-    return CHECKPOINT_ROOT / study / run
 
 
 def checkpoint_path(directory: Path, step: int) -> Path:
