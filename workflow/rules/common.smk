@@ -174,8 +174,16 @@ def target_path(stage):
     return {"run": "{study}/{run}", "dataset": "{dataset}", "grid": ""}[stage.scope]
 
 
-def stage_shell(stage):
-    """The rule's command line: `gangrid <command> [--quiet] <wildcards>`, output to its log."""
-    targets = {"run": "{wildcards.study} {wildcards.run}", "dataset": "{wildcards.dataset}", "grid": ""}[stage.scope]
-    parts = [GANGRID, stage.command, "--quiet" if stage.quiet else "", targets, "> {log} 2>&1"]
-    return " ".join(p for p in parts if p)
+def stage_command(stage):
+    """Params function of a stage's rule: its command line, `gangrid <command> [--quiet] <targets>`.
+
+    It is a param, not the rule's `shell:` text, because Snakemake evaluates that text when the
+    job runs, when the loop that defines the rules has long moved on to its last stage.
+    """
+
+    def command(w):
+        targets = {"run": f"{getattr(w, 'study', '')} {getattr(w, 'run', '')}", "dataset": getattr(w, "dataset", ""),
+                   "grid": ""}[stage.scope]
+        return " ".join(p for p in (GANGRID, stage.command, "--quiet" if stage.quiet else "", targets) if p)
+
+    return command

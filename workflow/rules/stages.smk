@@ -21,6 +21,7 @@ for _stage in STAGES.values():
             **_named,
         params:
             trigger=stage_trigger(_stage),
+            command=stage_command(_stage),
         log:
             f"logs/{_stage.name}/{_target}.log" if _target else f"logs/{_stage.name}.log",
         benchmark:
@@ -30,4 +31,4 @@ for _stage in STAGES.values():
             **job_resources(_stage.resources),
         localrule: _stage.local
         shell:
-            stage_shell(_stage)
+            "{params.command} > {log} 2>&1"
