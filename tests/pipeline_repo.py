@@ -37,7 +37,8 @@ def shrink(params: dict[str, Any], steps: int = 20) -> dict[str, Any]:
         if "n_points" in ds:
             ds["n_points"] = 2000
     ev = params["eval"]
-    ev.update({"n_samples": 200, "kid_subsets": 5, "kid_subset_size": 100})
+    ev.update({"n_samples": 200, "kid_subsets": 5, "kid_subset_size": 100, "every": 5})
+    ev.setdefault("track", {}).update({"n": 200, "kid_subsets": 5, "kid_subset_size": 100})
     ev.setdefault("classifier", {}).update({"epochs": 2})
     ev["classifier"]["floor"] = {"default": 0.0}
     return params

@@ -38,12 +38,13 @@ def chdir(path: Path) -> Iterator[None]:
 
 
 def make_base(root: Path, steps: int = 20) -> Path:
-    """params.yaml and the processed ring8 set, made through the CLI."""
+    """params.yaml, the processed ring8 set and its classifier (in-training metrics use it), made through the CLI."""
     root.mkdir(parents=True, exist_ok=True)
     write_params(root, tiny_params(steps))
     with chdir(root):
         assert main(["download", "ring8"]) == 0
         assert main(["preprocess", "ring8"]) == 0
+        assert main(["train-classifier", "ring8"]) == 0
     return root
 
 

@@ -191,7 +191,7 @@ def test_missing_inception_weights_are_reported_unavailable_without_download(wor
     assert len(err) == 1 and "Inception metrics unavailable" in err[0] and "nowhere.pt" in err[0]
     assert "nowhere.pt" in out["protocol"]["unavailable"]["incep"]
     assert not any(k.endswith("_incep") for k in out)
-    assert "fid300_clf" in out  # the classifier metrics are still there
+    assert "fid200_clf" in out  # the classifier metrics are still there (200 vs 200: the sizes compared)
 
 
 def test_inception_metrics_with_weights_present(workspace, stand_in_weights, no_network):
@@ -201,9 +201,9 @@ def test_inception_metrics_with_weights_present(workspace, stand_in_weights, no_
     p["eval"]["inception"]["weights"] = str(stand_in_weights.parent)  # a folder holding the file also works
     test_x = np.load("data/processed/digits/test_x.npy")
     out = evaluate_samples(p, "digits", np.load("data/processed/digits/train_x.npy")[:150], test_x)
-    for name in ("fid300_incep", "kid300_incep", "precision300_incep", "coverage300_incep"):
+    for name in ("fid150_incep", "kid150_incep", "precision150_incep", "coverage150_incep"):  # 150 vs 150 compared
         assert name in out
-    assert "is300_incep" not in out  # no class probabilities from the pool3 extractor
+    assert "is150_incep" not in out  # no class probabilities from the pool3 extractor
     assert "incep" in out["protocol"]["extractors"] and "unavailable" not in out["protocol"]
 
 
@@ -232,6 +232,6 @@ def test_unlabelled_dataset_uses_inception_only(workspace, stand_in_weights, tmp
         evaluate_samples(p, "unlabelled", test_x[:100], test_x)
     p["eval"]["inception"]["weights"] = str(stand_in_weights)
     out = evaluate_samples(p, "unlabelled", test_x[:100], test_x)
-    assert [k for k in out if k not in ("status", "protocol")] == ["fid300_incep"]
+    assert [k for k in out if k not in ("status", "protocol")] == ["fid100_incep"]
     assert list(out["protocol"]["extractors"]) == ["incep"]
 

@@ -69,6 +69,16 @@ def fake_samples(spec, rng: np.random.Generator) -> np.ndarray:
 
 
 DIVERGED = {"digits-{conv}-hinge-none-s1", "digits-{conv}-hinge-sn-s0", "digits-{conv}-hinge-sn-s1"}
+UNCONVERGED = "digits-{conv}-ns-sn"  # both seeds' tracked FID still falling at the end: no finding may rest on it
+
+
+def tracked_curve(spec, i: int, unconverged: bool) -> tuple[str, list[float]]:
+    """The in-training curve of a fake run: HQ % (2-D) or FID (images), flat at the end unless `unconverged`."""
+    steps = np.arange(5, 45, 5)
+    if spec.dataset == "grid25":
+        return "hq_pct", [90 - 60 * np.exp(-s / 8) + 0.1 * np.sin(s + i) for s in steps]
+    end = (lambda s: 40 - 0.8 * s) if unconverged else (lambda s: 10 + 30 * np.exp(-s / 6))
+    return f"fid{N}_clf", [end(s) + 0.05 * np.sin(s + i) for s in steps]
 
 
 def build_tree(params: dict) -> None:
@@ -81,8 +91,11 @@ def build_tree(params: dict) -> None:
         run_preprocess(params, ds)
         run_train_classifier(params, ds)
         evaluate_real(params, ds)
+    from gangrid.training.convergence import Rule, verdict
+
     conv = params["studies"]["img"]["archs"][0]
     diverged = {d.format(conv=conv) for d in DIVERGED}
+    unconverged = UNCONVERGED.format(conv=conv)
     for i, spec in enumerate(iter_runs(params)):
         rng = np.random.default_rng(i)
         d = spec.dir
@@ -96,7 +109,13 @@ def build_tree(params: dict) -> None:
             write_json(d / "status.json", {"status": "diverged", "step": stop, "train_seconds": 0.5})
             save_text_image(d / "grid.png", f"{spec.name}\ndiverged at step {stop}")
         else:
-            write_json(d / "status.json", {"status": "finished", "step": 40, "train_seconds": 1.0 + i})
+            metric, values = tracked_curve(spec, i, spec.variant == unconverged)
+            (d / "train_log/plots/metrics/eval").mkdir(parents=True, exist_ok=True)
+            (d / f"train_log/plots/metrics/eval/{metric}.tsv").write_text(
+                f"step\t{metric}\n" + "".join(f"{t}\t{v}\n" for t, v in zip(steps, values)))
+            conv_verdict = verdict(steps, values, 40, Rule(min_points=3), metric)
+            write_json(d / "status.json", {"status": "finished", "step": 40, "train_seconds": 1.0 + i,
+                                           "convergence": conv_verdict})
             x = fake_samples(spec, rng)
             np.savez(d / "samples.npz", x=x, status=np.array("finished"))
             if x.dtype == np.uint8:
@@ -133,7 +152,7 @@ def test_runs_table_marks_diverged_runs(tree):
     assert len(div) == 3 and set(div["step"]) == {7}
     assert div.filter(like="fid").isna().all().all()  # no metric values for diverged runs
     md = (root / "reports/tables/runs.md").read_text()
-    assert md.count("| diverged | 7 |") == 3
+    assert md.count("| diverged | – | 7 |") == 3
 
 
 def test_summary_counts_and_ci(tree):
@@ -192,7 +211,8 @@ def test_every_figure_exists_as_png_and_pdf(tree):
     root, params, frames = tree
     figures = json.loads((root / "reports/figures/index.json").read_text())["figures"]
     stems = {f["stem"] for f in figures}
-    expected = {"samples_toy", "samples_img", "mixtures_toy", "curves_toy", "curves_img", "classes_img"}
+    expected = {"samples_toy", "samples_img", "mixtures_toy", "curves_toy", "curves_img", "classes_img", "progress_toy",
+                "progress_img"}
     assert expected <= stems
     assert any(s.startswith("heatmap_img_digits") for s in stems)
     if any(c.startswith("precision") for c in frames["runs"].columns):
@@ -212,6 +232,10 @@ def test_report_markdown_and_html(tree):
     assert re.search(r"`hinge`/`none` \(`\w+`\) differs significantly from the baseline on \d+ metrics \(all better", md)
     assert re.search(r"`mode_kl` 0\.\d+ vs 2\.\d+ \(Holm-adjusted p", md)
     assert "`modes` of `hinge`/`none` on `grid25`: 25.0 vs 3.0" in md  # constant per seed: not tested, not claimed
+    assert re.search(r"No conclusion is drawn for `ns`/`sn` \(`\w+`\) on `digits`: not every finished run", md)
+    assert not re.search(r"`ns`/`sn` \(`\w+`\) differs significantly", md)
+    assert "2 (2 unconv.)" in (root / "reports/tables/img_quality.md").read_text()
+    assert "Convergence: per run, on its tracked metric" in md
     n_figures = len(json.loads((root / "reports/figures/index.json").read_text())["figures"])
     html = (root / "reports/report.html").read_text()
     assert html.count('src="data:image/png;base64,') == n_figures

@@ -103,6 +103,7 @@ def test_translation_study_end_to_end(in_tmp, capsys):
 def test_killed_translation_run_resumes_to_the_uninterrupted_result(in_tmp, monkeypatch):
     write_params(in_tmp / "params.yaml", tiny_params())
     assert cli("download", "ones2sevens") == 0 and cli("preprocess", "ones2sevens") == 0
+    assert cli("train-classifier", "ones2sevens") == 0  # in-training metrics score on its features
     params = load_params("params.yaml")
     spec = find_run(params, "unpaired", "ones2sevens-cyclegan16-lsgan-none-s0")
     torch.set_num_threads(1)
@@ -148,6 +149,7 @@ def test_pix2pix_on_an_unpaired_set_is_one_error_line(in_tmp, capsys):
     params["studies"]["unpaired"].update(archs=["pix2pix16"], baseline={"loss": "lsgan", "trick": "none"})
     write_params(in_tmp / "params.yaml", params)
     assert cli("download", "ones2sevens") == 0 and cli("preprocess", "ones2sevens") == 0
+    assert cli("train-classifier", "ones2sevens") == 0  # in-training metrics score on its features
     capsys.readouterr()
     assert cli("train", "unpaired", "ones2sevens-pix2pix16-lsgan-none-s0") == 2
     err = capsys.readouterr().err.strip().splitlines()

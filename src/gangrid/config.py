@@ -240,8 +240,15 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
         "loss": {"name": spec.loss, "fn": loss["fn"]},
         "tricks": tricks,
         "train": train,
+        "track": track_config(params),
         "seed": spec.seed,
     }
+
+
+def track_config(params: dict[str, Any]) -> dict[str, Any]:
+    """A run's in-training evaluation: `eval.track` with its schedule `every` (`eval.every` steps; 0: off)."""
+    ev = params["eval"]
+    return {**copy.deepcopy(ev.get("track") or {}), "every": int(ev.get("every", 0))}
 
 
 def config_hash(config: dict[str, Any]) -> str:

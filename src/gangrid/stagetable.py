@@ -102,8 +102,10 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           outs=(Out("results/real/{dataset}/metrics.json", cache=False, role="metric"),),
           resources="eval"),
     Stage("train", "train", "run", code=TRAIN_CODE,
-          params=("train", "studies.{study}.train", "datasets.{dataset}", "archs.{arch}", "losses.{loss}", "tricks.{trick}"),
-          deps=("data/processed/{dataset}",),
+          params=("train", "studies.{study}.train", "datasets.{dataset}", "archs.{arch}", "losses.{loss}", "tricks.{trick}",
+                  "eval.every", "eval.track"),
+          # the classifier: in-training metrics score samples on its features
+          deps=("data/processed/{dataset}", "models/classifier/{dataset}.pt"),
           outs=(Out(_run(RunFiles.CHECKPOINT), name="checkpoint"),
                 Out(_run(RunFiles.CONFIG), name="config", cache=False),
                 Out(_run(RunFiles.STATUS), name="status", cache=False),
@@ -123,7 +125,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           resources="eval", threads="train"),
     Stage("evaluate", "evaluate", "run", code=("metrics", "stages/evaluate.py", *KIND_CODE), params=("eval",),
           # the checkpoint too: some families score their own trained nets (the semi-supervised D's accuracy)
-          deps=(_run(RunFiles.SAMPLES), _run(RunFiles.CHECKPOINT), "data/processed/{dataset}",
+          deps=(_run(RunFiles.SAMPLES), _run(RunFiles.CHECKPOINT), _run(RunFiles.STATUS), "data/processed/{dataset}",
                 "models/classifier/{dataset}.pt"),
           outs=(Out(_run(RunFiles.METRICS), cache=False, role="metric"),),
           resources="eval"),

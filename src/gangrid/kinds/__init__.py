@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from gangrid.config import RunSpec
     from gangrid.nets import DataSpec
     from gangrid.training.base import Trainer
+    from gangrid.training.tracking import Tracker
 
 DEFAULT_KIND = "gan"
 
@@ -53,7 +54,8 @@ class StudyKind:
 
     train stage      `fresh_trainer(config, device)` -> a function building the run's trainer at
                      step 0 with its training data attached (the shared loop of
-                     gangrid.training.loop trains it); `build_trainer` for loading a finished run
+                     gangrid.training.loop trains it); `build_trainer` for loading a finished run;
+                     `tracker(config)` -> the in-training metrics (None: not tracked)
     sample stage     `sample(params, spec, trainer)`: samples.npz and grid.png of a finished run
     evaluate stage   `evaluate(params, spec)` -> metrics.json's values and protocol block
     dataset stages   `train_classifier(params, dataset)` -> the classifier's accuracies;
@@ -73,6 +75,10 @@ class StudyKind:
     def fresh_trainer(self, config: dict[str, Any], device: "torch.device") -> Callable[[], "Trainer"]:
         """A function that builds the run's trainer at step 0, seeded and with its training data attached."""
         raise NotImplementedError
+
+    def tracker(self, config: dict[str, Any]) -> "Tracker | None":
+        """The run's in-training evaluation (gangrid.training.tracking), or None when the kind tracks nothing."""
+        return None
 
     def sample(self, params: dict[str, Any], spec: "RunSpec", trainer: "Trainer") -> None:
         """Write samples.npz and grid.png of a finished run from its trained `trainer`."""

@@ -25,6 +25,7 @@ from gangrid.report.columns import COST_COLUMNS, ID_COLUMNS, VARIANT, metric_col
 from gangrid.report.metricinfo import direction
 from gangrid.report.settings import ReportSettings, report_settings
 from gangrid.report.stats import compare, holm, summarise_values
+from gangrid.training.convergence import CONVERGED, UNCONVERGED, UNDETERMINED
 from gangrid.report.tables import write_tables
 
 
@@ -47,8 +48,17 @@ def file_reader(root: Path = Path(".")) -> Reader:
     return read
 
 
+NOT_TRACKED = "not tracked"  # the convergence of a run trained without in-training metrics (eval.every: 0)
+
+
+def convergence_of(status: dict[str, Any]) -> str:
+    """A run's convergence verdict from its status.json (gangrid.training.convergence), `not tracked` without one."""
+    conv = status.get("convergence")
+    return str(conv.get("verdict", NOT_TRACKED)) if isinstance(conv, dict) else NOT_TRACKED
+
+
 def collect_runs(params: dict[str, Any], root: Path = Path("."), reader: Reader | None = None) -> pd.DataFrame:
-    """One row per run of the grid: coordinates, status, step, train time and every metric.
+    """One row per run of the grid: coordinates, status, convergence verdict, step, train time and every metric.
 
     status is the run's status.json status ('finished', 'diverged', ...),
     'missing' when the run has no status.json yet, and 'not evaluated' when it
@@ -67,7 +77,9 @@ def collect_runs(params: dict[str, Any], root: Path = Path("."), reader: Reader 
         rows.append({
             "study": spec.study, "run": spec.name, "variant": spec.variant, "dataset": spec.dataset,
             "arch": spec.arch, "loss": spec.loss, "trick": spec.trick, "seed": spec.seed, "status": state,
-            "step": status.get("step", math.nan), "train_seconds": status.get("train_seconds", math.nan), **values,
+            "step": status.get("step", math.nan), "train_seconds": status.get("train_seconds", math.nan),
+            "convergence": convergence_of(status) if state != "missing" else "", "eval_seconds": status.get("eval_seconds", math.nan),
+            **values,
         })
     frame = pd.DataFrame(rows, columns=None if rows else ID_COLUMNS)
     return with_shared_baselines(frame, params)
@@ -136,6 +148,8 @@ def summarise(runs: pd.DataFrame, params: dict[str, Any], settings: ReportSettin
                 "n_runs": int(len(group)),
                 "n_finished": int(len(finished)),
                 "n_diverged": int((group["status"] == "diverged").sum()),
+                "n_unconverged": int(finished["convergence"].isin([UNCONVERGED, UNDETERMINED]).sum())
+                if "convergence" in finished else 0,
             }
             for m in metrics:
                 iv = summarise_values(finished[m], settings.confidence, settings.interval,
@@ -146,7 +160,14 @@ def summarise(runs: pd.DataFrame, params: dict[str, Any], settings: ReportSettin
 
 
 SIGNIFICANCE_COLUMNS = [*VARIANT, "variant", "baseline_variant", "metric", "n", "n_baseline", "mean", "mean_baseline",
-                        "diff", "test", "statistic", "p", "p_holm", "effect", "effect_name", "significant", "better"]
+                        "diff", "test", "statistic", "p", "p_holm", "effect", "effect_name", "significant", "better",
+                        "converged"]
+
+
+def all_converged(runs: pd.DataFrame, variant: str) -> bool:
+    """True when every finished run of `variant` (in `runs`) has the convergence verdict `converged`."""
+    done = runs[(runs["variant"] == variant) & (runs["status"] == "finished")]
+    return bool(len(done)) and "convergence" in done and bool((done["convergence"] == CONVERGED).all())
 
 
 def significance(runs: pd.DataFrame, params: dict[str, Any], settings: ReportSettings | None = None) -> pd.DataFrame:
@@ -155,7 +176,8 @@ def significance(runs: pd.DataFrame, params: dict[str, Any], settings: ReportSet
     Finished seeds only. p-values are Holm-adjusted over all comparisons of one
     study and metric; `significant` is p_holm < alpha; `better` says whether the
     variant's mean is on the better side of the baseline's (empty when the
-    metric's direction is unknown).
+    metric's direction is unknown); `converged` whether every finished run of both
+    variants converged (findings rest only on those comparisons).
     """
     settings = settings or ReportSettings()
     rows = []
@@ -182,7 +204,8 @@ def significance(runs: pd.DataFrame, params: dict[str, Any], settings: ReportSet
                               "baseline_variant": ref["variant"].iloc[0], "metric": metric,
                               "n": len(a), "n_baseline": len(b), "mean": mean_a, "mean_baseline": mean_b,
                               "diff": mean_a - mean_b, "test": res.test, "statistic": res.statistic, "p": res.p,
-                              "effect": res.effect, "effect_name": res.effect_name})
+                              "effect": res.effect, "effect_name": res.effect_name,
+                              "converged": all_converged(every, row["variant"]) and all_converged(every, ref["variant"].iloc[0])})
             adjusted = holm([r["p"] for r in block])
             d = direction(metric, settings.directions)
             for r, p_adj in zip(block, adjusted):

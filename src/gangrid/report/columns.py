@@ -7,7 +7,7 @@ import pandas as pd
 from gangrid.report.metricinfo import is_context
 
 ID_COLUMNS = ["study", "run", "variant", "dataset", "arch", "loss", "trick", "seed", "status", "step", "train_seconds",
-              "shared_from"]
+              "shared_from", "convergence", "eval_seconds"]
 VARIANT = ["study", "dataset", "arch", "loss", "trick"]
 COORDS = ["dataset", "arch", "loss", "trick"]
 COST_COLUMNS = ["train_seconds"]  # summarised like metrics, never tested

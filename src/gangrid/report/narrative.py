@@ -60,10 +60,16 @@ def study_findings(study: str, baseline: dict[str, str], significance: pd.DataFr
               f"Holm-corrected over the comparisons of each metric, α = {settings.alpha:g}")
     if sig.empty:
         return [f"No comparison with the baseline {base} is possible: the study has no other variant with finished runs."]
+    held_back = unconverged_comparisons(sig)
+    if "converged" in sig:
+        sig = sig[sig["converged"].astype(str) == "True"]
+    if sig.empty:
+        return held_back + ["No finding is drawn from this study: none of its comparisons is between variants whose "
+                            "runs all converged."]
     tested = sig[sig["p"].notna()]
     hits = sig[sig["significant"].astype(str) == "True"]
-    sentences = [f"Method: {method}; {len(tested)} of {len(sig)} comparisons could be tested "
-                 "(a test needs at least two finished seeds on each side and some variance)."]
+    sentences = held_back + [f"Method: {method}; {len(tested)} of {len(sig)} comparisons of converged variants could be "
+                             "tested (a test needs at least two finished seeds on each side and some variance)."]
     if len(tested) == 0:
         sentences.append("No test could be run, so the tables show no evidence of a difference from the baseline; "
                          "add seeds to the study to test one.")
@@ -98,3 +104,17 @@ def unfinished_runs(runs: pd.DataFrame) -> list[str]:
         at = f" at step {int(r.step)}" if isinstance(r.step, (int, float)) and not math.isnan(r.step) else ""
         lines.append(f"`{r.study}/{r.run}`: {r.status}{at}")
     return lines
+
+
+def unconverged_comparisons(sig: pd.DataFrame) -> list[str]:
+    """One sentence naming the variants whose comparisons are held back because some of their (or their
+    baseline's) finished runs did not converge; [] when every comparison is between converged variants."""
+    if "converged" not in sig:
+        return []
+    held = sig[(sig["converged"].astype(str) != "True") & (sig["n"] > 0) & (sig["n_baseline"] > 0)].drop_duplicates("variant")
+    if held.empty:
+        return []
+    names = ", ".join(f"`{r['loss']}`/`{r['trick']}` (`{r['arch']}`) on `{r['dataset']}`" for _, r in held.iterrows())
+    return [f"No conclusion is drawn for {names}: not every finished run of the variant or of its baseline converged "
+            "by the study's convergence rule (see the protocol), so its differences could still be artefacts of "
+            "the training budget."]

@@ -24,7 +24,8 @@ class ReportSettings:
     p < alpha; directions: better direction of metrics the built-in table does
     not know ({name or stem: lower|higher}); heatmap_metric: metric (name or stem,
     first match) colouring the ablation heatmaps; pdf: compile reports/paper/main.pdf
-    with pdflatex ('auto': when pdflatex is on PATH).
+    with pdflatex ('auto': when pdflatex is on PATH); progress_metrics: the in-training metrics (stems)
+    drawn beside each run's tracked metric in the metric-vs-step figures, when logged.
     """
 
     confidence: float = 0.95
@@ -36,6 +37,7 @@ class ReportSettings:
     directions: dict[str, str] = field(default_factory=dict)
     heatmap_metric: str = "fid"
     pdf: str = "auto"
+    progress_metrics: tuple[str, ...] = ("hq_pct", "modes", "mode_kl", "fid", "kid", "coverage", "l1")
 
 
 def _choice(value: Any, choices: tuple[str, ...], key: str) -> str:
@@ -74,6 +76,9 @@ def report_settings(params: dict[str, Any]) -> ReportSettings:
     heatmap = section.get("heatmap_metric", base.heatmap_metric)
     if not isinstance(heatmap, str) or not heatmap:
         raise ConfigError(f"report.heatmap_metric: expected a metric name, got {heatmap!r}")
+    progress = section.get("progress_metrics", list(base.progress_metrics))
+    if not isinstance(progress, list) or not all(isinstance(m, str) and m for m in progress):
+        raise ConfigError(f"report.progress_metrics: expected a list of metric names, got {progress!r}")
     return ReportSettings(
         confidence=_fraction(section.get("confidence", base.confidence), "report.confidence"),
         interval=_choice(section.get("interval", base.interval), INTERVALS, "report.interval"),
@@ -84,4 +89,5 @@ def report_settings(params: dict[str, Any]) -> ReportSettings:
         directions=dict(directions),
         heatmap_metric=heatmap,
         pdf=_choice(section.get("pdf", base.pdf), PDF_MODES, "report.pdf"),
+        progress_metrics=tuple(progress),
     )

@@ -80,12 +80,15 @@ class Row:
     n_runs: int = 0
     n_finished: int = 0
     n_diverged: int = 0
+    n_unconverged: int = 0  # finished runs whose tracked metric had not converged (or too few evaluations to tell)
 
     def seeds(self) -> str:
-        """Run counts: `3`, `2 + 1 div.`, `+ 1 missing` when runs have no status yet."""
+        """Run counts: `3`, `2 + 1 div.`, `3 (1 unconv.)`, `+ 1 n/a` when runs have no status yet."""
         if self.kind == "real":
             return "–"
         text = str(self.n_finished)
+        if self.n_unconverged:
+            text += f" ({self.n_unconverged} unconv.)"
         if self.n_diverged:
             text += f" + {self.n_diverged} div."
         other = self.n_runs - self.n_finished - self.n_diverged
@@ -168,7 +171,7 @@ def study_table(study: str, fam: Family, metrics: list[str], frames: dict[str, p
     for dataset in variants["dataset"].unique():
         block: list[Row] = []
         for _, v in variants[variants["dataset"] == dataset].iterrows():
-            counts = {k: int(v[k]) for k in ("n_runs", "n_finished", "n_diverged")}
+            counts = {k: int(v[k]) for k in ("n_runs", "n_finished", "n_diverged", "n_unconverged") if k in v}
             block.append(Row({c: v[c] for c in COORDS}, "baseline" if v["baseline"] else "variant",
                              _cells(summary, sig, v["variant"], metrics, counts), **counts))
         ref = real[real["dataset"] == dataset] if "dataset" in real else real.iloc[0:0]
@@ -195,9 +198,11 @@ def caption(table: StudyTable, params: dict[str, Any], runs: pd.DataFrame) -> st
     method = "t-interval" if s.interval == "t" else f"percentile bootstrap, {s.bootstrap} resamples"
     parts = [
         f"Study {table.study}: mean {ci} {s.confidence:.0%} CI ({method}) over finished seeds; "
-        "Seeds counts finished (+ diverged) runs, diverged runs are excluded from the means.",
-        f"N = {ev.get('n_samples', '?')} generated samples per run against the held-out test split, "
-        f"extractor: {ev.get('extractor', '?')}.",
+        "Seeds counts finished (+ diverged) runs, diverged runs are excluded from the means; "
+        "'unconv.' counts finished runs whose tracked metric had not converged (still moving over the last part of "
+        "training, or too few evaluations to tell): they are in the means, but no finding rests on their variant.",
+        f"n generated samples per run against as many held-out test samples (n = min({ev.get('n_samples', '?')}, "
+        f"test split size), carried in the metric names), extractor: {ev.get('extractor', '?')}.",
         "Bold: best mean per dataset (↓/↑: lower/higher is better); italic: baseline; "
         f"†: differs from the baseline, Holm-adjusted p < {s.alpha:g} ({TEST_NAMES[s.test]}).",
     ]
@@ -287,7 +292,7 @@ def to_csv(table: StudyTable) -> str:
     rows = []
     for r in table.rows:
         row: dict[str, Any] = {**r.coords, "kind": r.kind, "n_runs": r.n_runs, "n_finished": r.n_finished,
-                               "n_diverged": r.n_diverged}
+                               "n_diverged": r.n_diverged, "n_unconverged": r.n_unconverged}
         for m in table.metrics:
             c = r.cells[m]
             row |= {f"{m}_mean": c.mean, f"{m}_low": c.low, f"{m}_high": c.high, f"{m}_n": c.n,
@@ -297,12 +302,13 @@ def to_csv(table: StudyTable) -> str:
 
 
 def runs_markdown(runs: pd.DataFrame) -> str:
-    """Every run with its status (finished / diverged at step N / missing) and train time."""
-    lines = ["| Study | Run | Status | Step | Train (s) |", "|---|---|---|---:|---:|"]
-    for r in runs.itertuples(index=False):
-        step = "–" if isnan(r.step) else str(int(r.step))
-        secs = "–" if isnan(r.train_seconds) else f"{r.train_seconds:.1f}"
-        lines.append(f"| {r.study} | {r.run} | {r.status} | {step} | {secs} |")
+    """Every run with its status (finished / diverged at step N / missing), convergence verdict and train time."""
+    lines = ["| Study | Run | Status | Convergence | Step | Train (s) |", "|---|---|---|---|---:|---:|"]
+    for r in runs.to_dict("records"):
+        step = "–" if isnan(r["step"]) else str(int(r["step"]))
+        secs = "–" if isnan(r["train_seconds"]) else f"{r['train_seconds']:.1f}"
+        conv = r.get("convergence") if r["status"] == "finished" and isinstance(r.get("convergence"), str) else "–"
+        lines.append(f"| {r['study']} | {r['run']} | {r['status']} | {conv} | {step} | {secs} |")
     return "\n".join(lines) + "\n"
 
 

@@ -67,6 +67,26 @@ def dataset_lines(params: dict[str, Any]) -> list[str]:
     return lines
 
 
+def tracking_lines(params: dict[str, Any]) -> list[str]:
+    """The in-training metrics and the convergence rule, as the protocol states them."""
+    from gangrid.training.convergence import Rule
+
+    ev = params["eval"]
+    every = int(ev.get("every", 0))
+    if every <= 0:
+        return ["In-training metrics: off (`eval.every: 0`), so no run's convergence is known and the findings "
+                "draw no conclusion."]
+    track = ev.get("track") or {}
+    primary = ", ".join(f"{k}: `{v}`" for k, v in (track.get("primary") or {}).items())
+    return [f"In-training metrics: every {every} steps and at the last step, the run's generator is scored on a "
+            f"fixed-noise sample of n = min({track.get('n', 1000)}, test size) against as many fixed test samples "
+            f"(metrics {', '.join(f'`{m}`' for m in track.get('metrics', []))}, where they apply), logged under "
+            "`eval/` in the run's DVCLive log and drawn as metric-vs-step curves.",
+            f"Convergence: per run, on its tracked metric ({primary}): "
+            f"{Rule.from_config(track.get('convergence')).describe()}. Runs that did not converge stay in the tables "
+            "(marked `unconv.`) but no finding rests on their variant."]
+
+
 def protocol_blocks(params: dict[str, Any], settings: ReportSettings) -> list[Block]:
     """The protocol: data, sampling, extractor, metric settings, statistics, code and params versions."""
     ev = params["eval"]
@@ -74,12 +94,15 @@ def protocol_blocks(params: dict[str, Any], settings: ReportSettings) -> list[Bl
           f"{settings.confidence:.0%} percentile bootstrap ({settings.bootstrap} resamples, seed {settings.bootstrap_seed})")
     effect = "Hedges' g" if settings.test == "welch" else "rank-biserial r"
     items = [
-        f"Generated samples per run: N = {ev['n_samples']}, from fixed noise (seed {ev.get('sample_seed', 0)}); "
-        "metric names carry N and the extractor (`fid1k_clf` = FID of 1000 samples on classifier features).",
+        f"Generated samples per run: N = {ev['n_samples']}, from fixed noise (seed {ev.get('sample_seed', 0)}). Each "
+        f"metric compares n = min(N, size of the held-out reference) of them with as many reference samples, and its "
+        "name carries that n and the extractor (`fid1k_clf` = FID of 1000 generated vs 1000 test samples on classifier "
+        "features; `fid359_clf` on a test split of 359 images).",
         f"Feature extractor: {ev['extractor']} (the pipeline's domain classifier: penultimate features for FID, KID, "
         "precision, recall, density and coverage, softmax for IS and class histograms; for 2-D mixtures the points themselves).",
         "Reference set: the held-out test split of each dataset, never the training split; the 'real data' row scores "
-        "N training samples against it (the floor a generator can reach).",
+        "n training samples against it (the floor a generator can reach).",
+        *tracking_lines(params),
         f"Metrics: {', '.join(f'`{m}`' for m in ev.get('metrics', []))}.",
         *describe_protocol(ev, list(ev.get("metrics", []))),
         f"Statistics over seeds: mean and {ci} of the mean over finished seeds; diverged runs are counted and excluded "

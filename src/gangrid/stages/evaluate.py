@@ -18,12 +18,15 @@ from gangrid.kinds import get_kind, owner_of, study_kind
 
 
 def evaluate_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
-    """Write metrics.json of one run (status only, for a run that did not finish)."""
+    """Write metrics.json of one run (status only, for a run that did not finish), with its convergence verdict."""
     status = read_json(spec.files.status)
     if status["status"] != "finished":
         out: dict[str, Any] = {"status": status["status"], "step": status["step"]}
     else:
         out = get_kind(study_kind(params["studies"][spec.study]), f"studies.{spec.study}.kind").evaluate(params, spec)
+    conv = status.get("convergence")
+    if isinstance(conv, dict):  # the train stage's verdict (gangrid.training.convergence), without its rule text
+        out["convergence"] = {k: v for k, v in conv.items() if k in ("verdict", "metric", "change", "tolerance")}
     write_json(spec.files.metrics, out)
     return out
 

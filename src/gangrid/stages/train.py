@@ -21,6 +21,7 @@ def train_run(params: dict[str, Any], spec: RunSpec, progress: bool = True) -> d
     config = resolve_run(params, spec)
     device = pick_device(config["train"].get("device", "auto"))
     check_processed(spec.dataset, "train")
-    fresh = get_kind(config["run"]["kind"], f"studies.{spec.study}.kind").fresh_trainer(config, device)
+    kind = get_kind(config["run"]["kind"], f"studies.{spec.study}.kind")
+    fresh = kind.fresh_trainer(config, device)
     return train(config, config_hash(config), fresh, spec.files, resume_dir(spec.study, spec.name), device,
-                 f"{spec.study}/{spec.name}", progress)
+                 f"{spec.study}/{spec.name}", progress, tracker=kind.tracker(config))

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from gangrid.errors import UserError
 from gangrid.io import untracked, write_text
 
 
@@ -44,6 +45,25 @@ def _step(text: str) -> int | None:
 
 
 TABLES = Path("plots") / "metrics"  # DVCLive's per-metric TSVs, under the log folder
+
+
+def read_series(tsv: Path) -> list[tuple[int, float]]:
+    """The (step, value) rows of one DVCLive metric TSV (columns timestamp, step, <name>); [] when absent."""
+    if not tsv.exists():
+        return []
+    with open(tsv, newline="") as fh:
+        rows = list(csv.reader(fh, delimiter="\t"))
+    if not rows or "step" not in rows[0]:
+        return []
+    header, step_col = rows[0], rows[0].index("step")
+    out = []
+    for r in rows[1:]:
+        if len(r) == len(header) and _step(r[step_col]) is not None:
+            try:
+                out.append((int(r[step_col]), float(r[-1])))
+            except ValueError:
+                continue
+    return out
 
 
 def _safe_table(rel: str) -> bool:
@@ -96,11 +116,17 @@ class TrainLog:
         self.live = Live(dir=str(log_dir), resume=resume, dvcyaml=None, save_dvc_exp=False, report=None)
 
     def log(self, step: int, metrics: dict[str, Any]) -> None:
-        """Record `metrics` at `step` and flush to disk."""
-        self.live.step = step
-        for name, value in metrics.items():
-            self.live.log_metric(name, value)
-        self.live.sync()
+        """Record `metrics` at `step` and flush to disk (a failed write is a UserError naming the log)."""
+        try:
+            self.live.step = step
+            for name, value in metrics.items():
+                self.live.log_metric(name, value)
+            self.live.sync()
+        except OSError as exc:
+            where = Path(exc.filename or self.log_dir)
+            if where.is_absolute() and where.is_relative_to(Path.cwd()):
+                where = where.relative_to(Path.cwd())
+            raise UserError(f"cannot write {where.as_posix()}: {exc.strerror or exc}") from None
 
     def tables(self) -> dict[str, str]:
         """The metric TSVs logged so far, {path under plots/metrics: text} (saved with resume checkpoints)."""
@@ -108,6 +134,10 @@ class TrainLog:
         if not root.exists():
             return {}
         return {p.relative_to(root).as_posix(): p.read_text() for p in sorted(root.rglob("*.tsv"))}
+
+    def series(self, name: str) -> list[tuple[int, float]]:
+        """The (step, value) rows of metric `name` logged so far (e.g. a resumed run's tracked metric)."""
+        return read_series(self.log_dir / TABLES / f"{name}.tsv")
 
     def close(self) -> None:
         """Write the summary and release DVCLive."""

@@ -23,7 +23,9 @@ from gangrid.errors import Terminated
 from gangrid.io import ensure_writable, remove_stale_temps, save_torch, write_json
 from gangrid.training.base import Trainer, to_floats
 from gangrid.training.checkpoints import discard, resume, save_checkpoint
+from gangrid.training.convergence import DIVERGED, verdict
 from gangrid.training.log import TrainLog
+from gangrid.training.tracking import EVAL_PREFIX, Tracker
 
 
 @contextlib.contextmanager
@@ -47,13 +49,15 @@ def final_payload(trainer: Trainer, config: dict[str, Any], chash: str) -> dict[
 
 
 def train(config: dict[str, Any], chash: str, fresh: Callable[[], Trainer], files: RunFiles, ckpt_dir: Any,
-          device: torch.device, label: str, progress: bool = True) -> dict[str, Any]:
+          device: torch.device, label: str, progress: bool = True, tracker: Tracker | None = None) -> dict[str, Any]:
     """Train a run to `train.steps`, resuming from its latest valid checkpoint in `ckpt_dir`; returns its status.
 
     `fresh()` builds the run's trainer at step 0 exactly as an uninterrupted run does. A run
     whose losses or parameters become NaN/inf stops and ends with status "diverged" at that
     step (a normal ending: the grid goes on). SIGTERM checkpoints the current step and raises
-    Terminated.
+    Terminated. With a `tracker`, the run's metrics are scored every `eval.every` steps and at
+    the last step (logged under `eval/`), and status.json carries the convergence verdict of
+    the tracked metric's curve.
     """
     train_cfg = config["train"]
     trainer, resumed = resume(ckpt_dir, chash, fresh)
@@ -69,6 +73,7 @@ def train(config: dict[str, Any], chash: str, fresh: Callable[[], Trainer], file
     keep = int(train_cfg.get("keep_checkpoints", 2))
     saved_log = resumed.get("log") if resumed is not None else None
     log = TrainLog(files.train_log, resume_step=trainer.step, saved=saved_log if isinstance(saved_log, dict) else None)
+    tracked = log.series(EVAL_PREFIX + tracker.metric) if tracker is not None else []  # (step, value) so far
     status: dict[str, Any] = {"status": "finished", "step": steps}
     started = time.perf_counter()
     window_start, window_steps = started, 0
@@ -97,12 +102,20 @@ def train(config: dict[str, Any], chash: str, fresh: Callable[[], Trainer], file
                         status = {"status": "diverged", "step": trainer.step, "reason": reason}
                         log.log(trainer.step, to_floats(stats))  # the values it diverged with (NaN for non-finite ones)
                         break
+                row: dict[str, float] = {}
                 if log_now:
                     now = time.perf_counter()
                     row = to_floats(stats)
                     row["steps_per_sec"] = window_steps / max(now - window_start, 1e-9)
-                    log.log(trainer.step, row)
                     window_start, window_steps = now, 0
+                if tracker is not None and tracker.due(trainer.step, last):
+                    scores = tracker(trainer)
+                    row.update({EVAL_PREFIX + k: v for k, v in scores.items()})
+                    if tracker.metric in scores:
+                        tracked.append((trainer.step, scores[tracker.metric]))
+                    window_start = time.perf_counter()  # steps/s counts training only
+                if row:
+                    log.log(trainer.step, row)
                 if ckpt_now or (stop and not last):
                     path = save_checkpoint(ckpt_dir, trainer.step, trainer.state_dict(), chash, keep, extra={"log": log.tables()})
                     if stop:
@@ -115,8 +128,18 @@ def train(config: dict[str, Any], chash: str, fresh: Callable[[], Trainer], file
         print(f"{label}: diverged at step {status['step']}: {status['reason']}", file=sys.stderr)
     status["train_seconds"] = round(time.perf_counter() - started, 3)
     status["device"] = device.type
+    if tracker is not None:
+        status["eval_seconds"] = round(tracker.seconds, 3)
+        status["convergence"] = convergence(status, tracked, int(train_cfg["steps"]), tracker)
     save_torch(files.checkpoint, final_payload(trainer, config, chash))
     write_json(files.config, config)
     write_json(files.status, status)
     discard(ckpt_dir)  # the run has ended: a rerun (e.g. after a code change) starts from step 0
     return status
+
+
+def convergence(status: dict[str, Any], tracked: list[tuple[int, float]], steps: int, tracker: Tracker) -> dict[str, Any]:
+    """The run's convergence verdict from its tracked metric's curve (`diverged` for a run that diverged)."""
+    if status["status"] == "diverged":
+        return {"verdict": DIVERGED, "metric": tracker.metric}
+    return verdict([s for s, _ in tracked], [v for _, v in tracked], steps, tracker.settings.rule, tracker.metric)

@@ -1,8 +1,11 @@
 """Scoring GAN samples: every configured metric of a run's samples, and the real-data reference row.
 
-Reference: the held-out test split (at most N = eval.n_samples samples, fixed seed). Features:
-the dataset's domain classifier (`clf`; for 2-D mixtures the points themselves) and, with
-`eval.extractor: inception`, Inception-V3 (`incep`) when its weight file is present.
+Reference: the held-out test split (at most N = eval.n_samples samples, fixed seed). Both sides
+have the same size: n = min(N, reference size) generated samples (the first n of the fixed-noise
+sample set) against n reference samples, and metric names carry that n (`fid359_clf` on digits,
+whose test split has 359 images). Features: the dataset's domain classifier (`clf`; for 2-D
+mixtures the points themselves) and, with `eval.extractor: inception`, Inception-V3 (`incep`)
+when its weight file is present.
 """
 
 from __future__ import annotations
@@ -41,9 +44,10 @@ def protocol(ev: dict[str, Any], ctx: EvalContext) -> dict[str, Any]:
     """The protocol block of metrics.json: what was compared, with which settings (each metric adds its own)."""
     names = list(ev.get("metrics", DEFAULT_METRICS))
     return {
-        "reference": "test split (at most N samples)",
+        "reference": "test split (at most N samples); generated samples cut to the reference's size",
         "extractor": str(ev.get("extractor", "classifier")),
-        "n": int(ev["n_samples"]),
+        "n_requested": int(ev["n_samples"]),
+        "n": int(ctx.n),
         "n_fake": int(len(ctx.fake)),
         "n_real": int(len(ctx.real)),
         "metrics": names,
@@ -51,14 +55,21 @@ def protocol(ev: dict[str, Any], ctx: EvalContext) -> dict[str, Any]:
     }
 
 
+def equal_sizes(fake: np.ndarray, real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(fake, real) cut to the same size: the first min(len(fake), len(real)) rows of each."""
+    n = min(len(fake), len(real))
+    return np.asarray(fake[:n]), np.asarray(real[:n])
+
+
 def evaluate_samples(params: dict[str, Any], dataset: str, fake: np.ndarray, real: np.ndarray) -> dict[str, Any]:
-    """All configured metrics of `fake` against the held-out `real` set, with the protocol."""
+    """All configured metrics of `fake` against the held-out `real` set, with the protocol (both cut to one size)."""
     ev = params["eval"]
+    fake, real = equal_sizes(fake, real)
     manifest = read_manifest(dataset)
     kind = manifest["kind"]
     base = EvalContext(kind=kind, fake=fake, real=real, cfg=ev, extractor=classifier_extractor(dataset),
                        extractor_name="clf", meta=manifest.get("meta", {}),
-                       n_classes=int(manifest.get("meta", {}).get("classes", 0)), n=int(ev["n_samples"]))
+                       n_classes=int(manifest.get("meta", {}).get("classes", 0)), n=len(fake))
     proto = protocol(ev, base)
     proto["extractors"] = {}
     contexts = []
@@ -116,9 +127,11 @@ def evaluate_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
 
 
 def evaluate_real(params: dict[str, Any], dataset: str) -> dict[str, Any]:
-    """The reference row: N training samples (as if generated) against the same held-out reference as the runs."""
+    """The reference row: training samples (as if generated) against the same held-out reference as the runs,
+    at the runs' size n = min(N, reference size)."""
     ev = params["eval"]
-    train = subsample(load_split(dataset, "train").x, int(ev["n_samples"]), int(ev.get("sample_seed", 0)))
-    out = evaluate_samples(params, dataset, train, reference_set(params, dataset))
+    reference = reference_set(params, dataset)
+    train = subsample(load_split(dataset, "train").x, len(reference), int(ev.get("sample_seed", 0)))
+    out = evaluate_samples(params, dataset, train, reference)
     out["protocol"]["generated"] = "train split samples (the real-data reference row)"
     return out

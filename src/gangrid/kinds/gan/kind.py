@@ -10,6 +10,7 @@ from gangrid.config import RunSpec
 from gangrid.data.store import load_split, read_manifest
 from gangrid.kinds import StudyKind
 from gangrid.kinds.gan import classifier, evaluation, sampling
+from gangrid.kinds.gan.tracking import GanTracker, gan_tracker
 from gangrid.kinds.gan.trainer import GanTrainer
 from gangrid.nets import DataSpec
 from gangrid.runtime import seed_everything
@@ -43,6 +44,10 @@ class GanKind(StudyKind):
             return trainer
 
         return fresh
+
+    def tracker(self, config: dict[str, Any]) -> GanTracker | None:
+        """Modes / HQ % / mode KL (2-D mixtures) or FID / KID / PRDC on classifier features (images)."""
+        return gan_tracker(config)
 
     def sample(self, params: dict[str, Any], spec: RunSpec, trainer: GanTrainer) -> None:
         """N samples from fixed noise -> samples.npz, and their grid (or scatter plot) -> grid.png."""

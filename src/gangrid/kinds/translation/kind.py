@@ -15,6 +15,7 @@ from gangrid.kinds.translation.classifier import train_translation_classifier
 from gangrid.kinds.translation.data import translation_spec
 from gangrid.kinds.translation.evaluate import evaluate_translation_real, evaluate_translation_run
 from gangrid.kinds.translation.sample import sample_translation_run
+from gangrid.kinds.translation.tracking import TranslationTracker, translation_tracker
 from gangrid.kinds.translation.trainer import TranslationTrainer
 from gangrid.nets import DataSpec
 from gangrid.runtime import seed_everything
@@ -45,6 +46,10 @@ class TranslationKind(StudyKind):
             return trainer
 
         return fresh
+
+    def tracker(self, config: dict[str, Any]) -> TranslationTracker | None:
+        """L1 / PSNR / SSIM and FID / KID of a fixed subset of test inputs, as the evaluate stage scores them."""
+        return translation_tracker(config)
 
     def sample(self, params: dict[str, Any], spec: RunSpec, trainer: TranslationTrainer) -> None:
         """Translate the fixed held-out test inputs -> samples.npz, and triptychs -> grid.png."""

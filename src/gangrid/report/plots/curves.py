@@ -1,4 +1,5 @@
-"""Training curves from the DVCLive logs: one panel per logged series (D/G losses, gradient norms, FID...).
+"""Training curves from the DVCLive logs: one panel per logged series (D/G losses, gradient norms, ...; the
+in-training metrics under `eval/` are the progress figure's).
 
 Reads `results/<study>/<run>/train_log/plots/metrics/**/*.tsv` (columns `step`
 and the value). Per variant: the mean over finished seeds at each logged step
@@ -16,6 +17,7 @@ import pandas as pd
 from gangrid.artifacts import RunFiles
 from gangrid.config import RunSpec
 from gangrid.training.log import TABLES
+from gangrid.training.tracking import EVAL_PREFIX
 from gangrid.report.plots import Figure, FigureContext, pyplot, register_figure, save_figure
 
 SKIP = ("per_sec", "seconds", "time")
@@ -54,6 +56,10 @@ def _variant_curves(ctx: FigureContext, specs: list[RunSpec]) -> tuple[dict[str,
 def training_curves(ctx: FigureContext) -> list[Figure]:
     """Every logged training series of the study, one panel each, one colour per variant."""
     curves = {name: _variant_curves(ctx, specs) for name, specs in ctx.variants().items()}
+    for done, failed in curves.values():
+        for group in (done, failed):
+            for series_name in [n for n in group if n.startswith(EVAL_PREFIX)]:
+                del group[series_name]
     names = sorted({s for done, failed in curves.values() for s in (*done, *failed)})
     if not names:
         return []
