@@ -14,7 +14,7 @@ import yaml
 from gangrid.config import check_schema, load_params
 from gangrid.data import RawDataset, check_dataset_cfg, dataset_key, list_sources
 from gangrid.data.download import download
-from gangrid.data.edges import edge_maps
+from gangrid.data.edges import edge_maps, edge_options
 from gangrid.data.preprocess import make_splits, preprocess, split_indices
 from gangrid.data.store import load_split, load_translation, read_manifest, to_model, to_uint8
 from gangrid.errors import ConfigError, DataError
@@ -109,10 +109,43 @@ def test_mixture_std_and_layout_follow_params(in_tmp):
 def test_sobel_edges_of_a_step_are_the_step_columns():
     img = np.zeros((1, 6, 8, 1), np.uint8)
     img[:, :, 4:] = 200
-    edges = edge_maps(img, threshold=0.5)
+    edges = edge_maps(img, threshold=0.5, operator="sobel")
     assert edges.shape == (1, 6, 8, 1) and set(np.unique(edges)) == {0, 255}
     assert (edges[0, :, 3:5, 0] == 255).all() and (edges[0, :, :3, 0] == 0).all() and (edges[0, :, 5:, 0] == 0).all()
+    assert (edge_maps(np.full((2, 5, 5, 3), 90, np.uint8), channels=3, operator="sobel") == 0).all()  # flat: no edges
+
+
+def test_canny_edges_of_a_step_are_one_column():
+    """Non-maximum suppression thins the two-column Sobel band of a step to one pixel."""
+    img = np.zeros((1, 6, 8, 1), np.uint8)
+    img[:, :, 4:] = 200
+    edges = edge_maps(img, operator="canny", sigma=0.0)[0, ..., 0] > 0
+    assert edges.sum() == 6 and (edges[:, 3].all() or edges[:, 4].all())  # one of the band's two columns
     assert (edge_maps(np.full((2, 5, 5, 3), 90, np.uint8), channels=3) == 0).all()  # flat images: no edges
+
+
+def test_canny_outlines_a_filled_square_with_a_closed_one_pixel_contour():
+    img = np.zeros((1, 16, 16, 1), np.uint8)
+    img[:, 4:12, 4:12] = 220
+    edges = edge_maps(img)[0, ..., 0] > 0  # default operator: canny, sigma 0.5
+    assert not edges[6:10, 6:10].any()  # the inside is not an edge
+    rows, cols = edges[6:10].sum(axis=1), edges[:, 6:10].sum(axis=0)
+    assert (rows == 2).all() and (cols == 2).all()  # one pixel on each side of every row and column through it
+    from scipy import ndimage
+
+    assert ndimage.label(edges, structure=np.ones((3, 3)))[1] == 1  # one closed, connected contour
+
+
+def test_canny_contours_of_digits_are_thinner_than_their_strokes_unlike_sobel_bands():
+    """The issue the operator fixes: thresholded Sobel marks about twice as many pixels as the digit's ink."""
+    from sklearn.datasets import load_digits
+
+    x = load_digits().images[:200]
+    x = np.repeat(np.repeat((x / 16 * 255).astype(np.uint8), 2, axis=1), 2, axis=2)[..., None]  # 16 px
+    ink = (x[..., 0] > 127).sum((1, 2)).mean()
+    canny = (edge_maps(x)[..., 0] > 0).sum((1, 2)).mean()
+    sobel = (edge_maps(x, operator="sobel")[..., 0] > 0).sum((1, 2)).mean()
+    assert canny < ink < sobel
 
 
 def test_edges2digits_pairs_align_with_the_digits_splits(in_tmp):
@@ -127,7 +160,7 @@ def test_edges2digits_pairs_align_with_the_digits_splits(in_tmp):
         pairs, plain = load_translation("edges2digits", split), load_split("digits", split)
         np.testing.assert_array_equal(pairs.b, plain.x)  # same fixed-seed split as the base dataset
         np.testing.assert_array_equal(pairs.y_a, plain.y)
-        expected = edge_maps(np.asarray(pairs.b).transpose(0, 2, 3, 1), cfg["threshold"]).transpose(0, 3, 1, 2)
+        expected = edge_maps(np.asarray(pairs.b).transpose(0, 2, 3, 1), **edge_options(cfg)).transpose(0, 3, 1, 2)
         np.testing.assert_array_equal(pairs.a, expected)  # the edge map of exactly that image
     with pytest.raises(DataError, match="image-to-image set: use load_translation"):
         load_split("edges2digits", "train")

@@ -22,7 +22,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "data": ("gangrid.data",),
     "models": ("gangrid.nets", "gangrid.losses", "gangrid.tricks", "gangrid.metrics", "gangrid.classifier"),
     "training": ("gangrid.training", "gangrid.kinds"),
-    "stages": ("gangrid.stages", "gangrid.pipelines", "gangrid.validate"),
+    "stages": ("gangrid.stages", "gangrid.pipelines", "gangrid.validate", "gangrid.repro"),
     "report": ("gangrid.report",),
     "cli": ("gangrid.cli", "gangrid.worker", "gangrid.presets"),
 }

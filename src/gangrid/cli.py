@@ -165,6 +165,20 @@ def cmd_compare(args: argparse.Namespace, params: dict[str, Any]) -> None:
     print(run_compare(args.a, args.b, args.study, args.metric, args.format, args.changed), end="")
 
 
+def cmd_repro(args: argparse.Namespace, params: dict[str, Any]) -> int:
+    from gangrid.repro import dvc_runner, repro
+
+    from gangrid.errors import UserError
+
+    if args.jobs == "auto":
+        jobs = os.cpu_count() or 1
+    elif args.jobs.isdigit() and int(args.jobs) >= 1:
+        jobs = int(args.jobs)
+    else:
+        raise UserError(f"--jobs: expected a positive number or `auto`, got {args.jobs!r}")
+    return repro(params, jobs, dvc_runner())
+
+
 def cmd_warm(args: argparse.Namespace, params: dict[str, Any]) -> int:
     from gangrid.worker import warm
 
@@ -235,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", action="append", help="only metrics with this name or prefix (repeatable)")
     p.add_argument("--format", choices=["text", "md", "csv", "json"], default="text")
     p.add_argument("--changed", action="store_true", help="only metric rows whose values differ")
+    p = add("repro", cmd_repro, "dvc repro of the whole pipeline with several stage commands at a time (parallel "
+                                "`dvc --wait-for-lock repro` processes on disjoint runs; results as a plain dvc repro)")
+    p.add_argument("-j", "--jobs", default="1", help="stage commands at a time: a number or `auto` (CPU count); default 1")
     p = add("warm", cmd_warm, "run a command (e.g. dvc repro) with a warm worker: its gangrid commands skip "
                               "importing torch & co. (forked from a server that imported them once)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command and its arguments")
@@ -245,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-LIGHT = ("runs", "pipelines")  # commands that need the params' structure only (no torch import)
+LIGHT = ("runs", "pipelines", "repro")  # commands that need the params' structure only (no torch import)
 THREAD_SECTION = {"translate": "train"}  # commands that are no pipeline stage; stages: the stage table's
 
 
