@@ -1,7 +1,9 @@
 # The two commands of the README:
-#   make run    set up .venv, then run the default grid with `dvc repro` (ends with reports/report.md),
-#               under a warm worker (`gangrid warm`: the stage commands skip importing torch);
-#               `gangrid pipelines` first brings pipelines/<study>/dvc.yaml in line with params.yaml's studies
+#   make run    set up .venv, then run the default grid through DVC (ends with reports/report.md):
+#               `gangrid repro -j $(JOBS)` runs JOBS `dvc repro` workers side by side (one per core by
+#               default; results as a plain `dvc repro`), under a warm worker (`gangrid warm`: the stage
+#               commands skip importing torch); `gangrid pipelines` first brings pipelines/<study>/dvc.yaml
+#               in line with params.yaml's studies
 #   make test   set up .venv and the system packages the tests use, then run the test suite
 # Both are idempotent: setup reruns only when requirements.lock or pyproject.toml change.
 
@@ -10,6 +12,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.gangrid-installed
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 export PATH := $(BIN):$(PATH)
 
 .PHONY: run test setup system-deps data-deps clean-outputs
@@ -17,7 +20,7 @@ export PATH := $(BIN):$(PATH)
 run: setup data-deps
 	@test -d .git || git init -q
 	gangrid pipelines
-	gangrid warm -- dvc repro
+	gangrid warm -- gangrid repro -j $(JOBS)
 
 test: setup system-deps
 	pytest $(PYTEST_ARGS)

@@ -125,6 +125,18 @@ def pyplot():
     return plt
 
 
+def shared_legend(fig, axes) -> None:
+    """One legend above the figure with every distinct label of `axes` (in order of first appearance)."""
+    handles, labels = [], []
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), bbox_to_anchor=(0.5, 1.0), frameon=False)
+
+
 def save_figure(fig, out_dir: Path, stem: str) -> None:
     """Write `fig` as `<stem>.png` and `<stem>.pdf` (no timestamps: same inputs, same bytes), then close it."""
     plt = pyplot()

@@ -18,7 +18,7 @@ from gangrid.artifacts import RunFiles
 from gangrid.config import RunSpec
 from gangrid.training.log import TABLES
 from gangrid.training.tracking import EVAL_PREFIX
-from gangrid.report.plots import Figure, FigureContext, pyplot, register_figure, save_figure
+from gangrid.report.plots import Figure, FigureContext, pyplot, register_figure, save_figure, shared_legend
 
 SKIP = ("per_sec", "seconds", "time")
 
@@ -84,14 +84,7 @@ def training_curves(ctx: FigureContext) -> list[Figure]:
         ax.set_title(series_name)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    for ax in axes.flat[1:len(names)]:
-        for h, label in zip(*ax.get_legend_handles_labels()):
-            if label not in labels:
-                handles.append(h)
-                labels.append(label)
-    if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), bbox_to_anchor=(0.5, 1.0), frameon=False)
+    shared_legend(fig, axes.flat[:len(names)])
     fig.tight_layout()
     stem = f"curves_{ctx.study}"
     save_figure(fig, ctx.out_dir, stem)

@@ -11,7 +11,7 @@ import pandas as pd
 from gangrid.config import RunSpec
 from gangrid.io import read_json
 from gangrid.metrics import all_measures, parse_name
-from gangrid.report.plots import Figure, FigureContext, pyplot, register_figure, save_figure
+from gangrid.report.plots import Figure, FigureContext, pyplot, register_figure, save_figure, shared_legend
 from gangrid.report.plots.curves import read_series
 from gangrid.training.convergence import Rule
 from gangrid.training.tracking import EVAL_PREFIX
@@ -100,14 +100,7 @@ def metric_vs_step(ctx: FigureContext) -> list[Figure]:
             ax.set_title(f"{dataset}: {metric}" + (" (tracked)" if j == 0 and metric == primary.get(dataset) else ""))
             ax.set_xlabel("step")
             ax.grid(alpha=0.3)
-    handles, labels = [], []
-    for ax in axes.flat:
-        for h, label in zip(*ax.get_legend_handles_labels()):
-            if label not in labels:
-                handles.append(h)
-                labels.append(label)
-    if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), bbox_to_anchor=(0.5, 1.0), frameon=False)
+    shared_legend(fig, axes.flat)
     fig.tight_layout()
     stem = f"progress_{ctx.study}"
     save_figure(fig, ctx.out_dir, stem)
