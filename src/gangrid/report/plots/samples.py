@@ -42,7 +42,10 @@ def sample_grids(ctx: FigureContext) -> list[Figure]:
 
 @register_figure("mixtures", kinds=("gan",), order=20)
 def mixture_scatter(ctx: FigureContext) -> list[Figure]:
-    """2-D mixtures: generated points (first finished seed) over the mode centres, one row per dataset."""
+    """2-D mixtures, one row per dataset: the real held-out points, then each variant's generated points (first
+    finished seed), each panel with the high-quality region (hq_std x std) around every mode."""
+    from matplotlib.patches import Circle
+
     by_dataset: dict[str, list] = {}
     for name, specs in ctx.variants().items():
         if ctx.data_kind(specs[0].dataset) == "points":
@@ -50,37 +53,56 @@ def mixture_scatter(ctx: FigureContext) -> list[Figure]:
     if not by_dataset:
         return []
     plt = pyplot()
-    ncol = max(len(v) for v in by_dataset.values())
+    ncol = 1 + max(len(v) for v in by_dataset.values())
     fig, axes = plt.subplots(len(by_dataset), ncol, figsize=(2.2 * ncol, 2.3 * len(by_dataset)), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
+    hq_std = float(ctx.params["eval"].get("hq_std", 3.0))
     for row, (dataset, variants) in enumerate(by_dataset.items()):
-        centers = np.asarray(manifest(dataset).get("meta", {}).get("centers", []), dtype=float).reshape(-1, 2)
+        meta = manifest(dataset).get("meta", {})
+        centers = np.asarray(meta.get("centers", []), dtype=float).reshape(-1, 2)
+        radius = hq_std * float(meta.get("std", 0.0))
         lim = float(np.abs(centers).max()) * 1.3 + 0.3 if len(centers) else None
-        for col, (name, specs) in enumerate(variants):
-            ax = axes[row, col]
-            ax.axis("on")
+        panels = [("real data (test split)", real_points(dataset), "", "0.35")]
+        for name, specs in variants:
             spec = ctx.representative(specs)
-            title = name
             path = spec.dir / "samples.npz"
             if ctx.status.get(spec.name) == "finished" and path.exists():
                 with np.load(path) as f:
                     x = np.asarray(f["x"], dtype=float)[:2000]
-                ax.scatter(x[:, 0], x[:, 1], s=1.5, alpha=0.35, color="tab:blue", linewidths=0, rasterized=True)
-                modes = ctx.value(spec, "modes")
-                if np.isfinite(modes):
-                    title += f"\nmodes {int(modes)}/{len(centers)}"
+                modes, hq = ctx.value(spec, "modes"), ctx.value(spec, "hq_pct")
+                note = (f"modes {int(modes)}/{len(centers)}" if np.isfinite(modes) else "") + (
+                    f", HQ {hq:.0f}%" if np.isfinite(hq) else "")
+                panels.append((name, x, note, "tab:blue"))
             else:
-                title += f"\n({ctx.status.get(spec.name, 'missing')})"
+                panels.append((name, None, f"({ctx.status.get(spec.name, 'missing')})", ""))
+        for col, (title, x, note, color) in enumerate(panels):
+            ax = axes[row, col]
+            ax.axis("on")
+            if x is not None and len(x):
+                ax.scatter(x[:, 0], x[:, 1], s=1.5, alpha=0.35, color=color, linewidths=0, rasterized=True)
+            for cx, cy in centers:
+                ax.add_patch(Circle((cx, cy), radius, fill=False, color="tab:red", lw=0.5, alpha=0.8))
             if len(centers):
-                ax.scatter(centers[:, 0], centers[:, 1], s=14, marker="x", color="tab:red", linewidths=0.8)
                 ax.set_xlim(-lim, lim)
                 ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(title, fontsize=6)
+            ax.set_title(title + (f"\n{note}" if note else ""), fontsize=6)
     stem = f"mixtures_{ctx.study}"
     save_figure(fig, ctx.out_dir, stem)
-    return [Figure(stem, ctx.study, f"2-D mixtures, study {ctx.study}: generated points (blue, first finished seed, "
-                                    "up to 2000) and the mode centres (red crosses); a collapsed generator covers few modes.")]
+    return [Figure(stem, ctx.study, f"2-D mixtures, study {ctx.study}: held-out real points (grey, first column) and "
+                                    "each variant's generated points (blue, first finished seed, up to 2000); red "
+                                    f"circles: the high-quality region, {hq_std:g} std around each mode. A collapsed "
+                                    "generator covers few modes; a diffuse one puts few points inside the circles.")]
+
+
+def real_points(dataset: str, n: int = 2000) -> np.ndarray | None:
+    """Up to n held-out test points of a 2-D mixture (None when the split is absent)."""
+    from gangrid.data.store import load_split
+
+    try:
+        return np.asarray(load_split(dataset, "test").x[:n], dtype=float)
+    except (FileNotFoundError, OSError, KeyError):
+        return None
