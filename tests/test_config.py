@@ -43,6 +43,23 @@ def test_resolution_layers_in_order(params):
     assert cfg["run"]["name"] == "digits-dcgan16-hinge-sn-s0"
 
 
+def test_precedence_a_later_lr_replaces_an_earlier_lr_pair(params):
+    """Issue 17, item 7: "later layers win" holds for the two learning rates: sagan16's TTUR pair
+    (arch) yields to WGAN's lr (loss), and a trick's pair beats both."""
+    params["studies"]["images"]["archs"] = ["sagan16"]
+    params["studies"]["images"]["losses"] = ["wgan", "ns"]
+    params["studies"]["images"]["tricks"] = ["none", "ttur"]
+    t = resolve_run(params, RunSpec("images", "digits", "sagan16", "wgan", "none", 0))["train"]
+    assert (t["lr_g"], t["lr_d"]) == (5e-5, 5e-5)
+    t = resolve_run(params, RunSpec("images", "digits", "sagan16", "ns", "none", 0))["train"]
+    assert (t["lr_g"], t["lr_d"]) == (1e-4, 4e-4)  # no later layer sets a rate: the arch's pair stands
+    t = resolve_run(params, RunSpec("images", "digits", "sagan16", "wgan", "ttur", 0))["train"]
+    assert (t["lr_g"], t["lr_d"]) == (1e-4, 4e-4)
+    params["studies"]["images"]["train"] = {"lr": 3e-4}
+    t = resolve_run(params, RunSpec("images", "digits", "sagan16", "wgan", "ttur", 0))["train"]
+    assert (t["lr_g"], t["lr_d"]) == (3e-4, 3e-4)
+
+
 def test_config_hash_ignores_run_label_but_not_values(params):
     a = resolve_run(params, RunSpec("images", "digits", "dcgan16", "ns", "none", 0))
     b = resolve_run(params, RunSpec("images", "digits", "dcgan16", "ns", "none", 1))

@@ -207,7 +207,8 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     n_critic 5) and implied `tricks` (e.g. WGAN's weight clipping, AC-GAN's
     auxiliary classifier loss); trick presets map trick modules to their
     hyperparameters and may carry `train` overrides (e.g. TTUR's two learning
-    rates). Later layers win: train < arch < loss < trick < study.
+    rates). Later layers win: train < arch < loss < trick < study, for the two learning rates
+    too (`learning_rates`: a later layer's `lr` replaces an earlier layer's lr_g / lr_d pair).
     """
     where = f"studies.{spec.study}"
     study = params["studies"][spec.study]
@@ -215,13 +216,9 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     arch = _preset(params, "archs", spec.arch, f"{where}.archs")
     loss = _preset(params, "losses", spec.loss, f"{where}.losses")
     trick = _preset(params, "tricks", spec.trick, f"{where}.tricks")
-    train = deep_merge(
-        params["train"], arch.get("train"), loss.get("train"), trick.get("train"), study.get("train")
-    )
-    train.setdefault("lr_g", None)
-    train.setdefault("lr_d", None)
-    train["lr_g"] = train["lr_g"] or train["lr"]
-    train["lr_d"] = train["lr_d"] or train["lr"]
+    layers = (params["train"], arch.get("train"), loss.get("train"), trick.get("train"), study.get("train"))
+    train = deep_merge(*layers)
+    train["lr_g"], train["lr_d"] = learning_rates(layers)
     tricks = deep_merge(arch.get("tricks"), loss.get("tricks"), {k: v for k, v in trick.items() if k != "train"})
     return {
         "run": {
@@ -242,6 +239,21 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
         "train": train,
         "seed": spec.seed,
     }
+
+
+def learning_rates(layers: Sequence[dict[str, Any] | None]) -> tuple[float, float]:
+    """(lr_g, lr_d) of train layers applied in order: a layer's `lr` sets both rates, its
+    `lr_g` / `lr_d` (which win over its own `lr`) set one; later layers win."""
+    lr_g = lr_d = None
+    for layer in layers:
+        layer = layer or {}
+        if layer.get("lr") is not None:
+            lr_g = lr_d = layer["lr"]
+        if layer.get("lr_g") is not None:
+            lr_g = layer["lr_g"]
+        if layer.get("lr_d") is not None:
+            lr_d = layer["lr_d"]
+    return lr_g, lr_d
 
 
 def config_hash(config: dict[str, Any]) -> str:
