@@ -60,7 +60,7 @@ def test_gradient_penalty_of_a_linear_critic_uses_flattened_per_sample_norms():
     critic = LinearCritic(w)
     real, fake = torch.randn(6, 1, 2, 2), torch.randn(6, 1, 2, 2)
     assert gradient_penalty(critic, real, fake).item() == pytest.approx((5.0 - 1.0) ** 2)
-    # the texts' norm(2, dim=1) over channels would give mean((|w_ij| - 1)^2) = 2.75 here
+    # a norm(2, dim=1) over channels would give mean((|w_ij| - 1)^2) = 2.75 here
     assert gradient_penalty(critic, real, fake, center=0.0).item() == pytest.approx(25.0)
     trick = GradientPenalty(weight=10.0)
     batch = DBatch(real, fake, *(torch.zeros(6),) * 4)

@@ -1,8 +1,8 @@
 """Gradient penalty (Gulrajani et al. 2017, WGAN-GP): weight * E (||grad_x D(x_hat)||_2 - center)^2,
 x_hat = a x + (1 - a) G(z), a ~ U[0, 1] per sample.
 
-The norm is per sample over the FLATTENED gradient (B, -1): the texts' `norm(2, dim=1)` of a
-4-D image gradient (000:2743, 6454) is a norm over channels only and is wrong. The paper
+The norm is per sample over the FLATTENED gradient (B, -1), as in the paper's code: `norm(2, dim=1)`
+of a 4-D image gradient would be a norm over channels only. The paper
 uses no batch norm in the critic (the penalty is per sample); `critic_norm` replaces every
 BatchNorm of D by a per-sample normalisation at build time: `layer` (LayerNorm over C, H, W,
 as in the paper) or `none`; `keep` leaves the architecture alone.

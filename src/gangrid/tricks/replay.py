@@ -1,7 +1,7 @@
-"""Experience replay of old fakes (Shrivastava et al. 2017; the CycleGAN image pool, 000:5128-5149).
+"""Experience replay of old fakes (Shrivastava et al. 2017; the CycleGAN image pool).
 
-A buffer of `size` past fake *samples* (not batches: the text's pool stores whole batches,
-000:5132) feeds D. While it fills, fakes are stored and used as they are. Once full, each
+A buffer of `size` past fake *samples* (not whole batches) feeds D. While it fills, fakes are
+stored and used as they are. Once full, each
 fake of the D batch is, with probability p, swapped with a random stored one: D sees the
 old sample and the new one takes its slot. Slots of one batch are distinct (a random
 permutation), so the update is order-independent and deterministic on every device.

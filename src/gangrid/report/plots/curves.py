@@ -1,4 +1,4 @@
-"""Training curves from the DVCLive logs: one panel per logged series (D/G losses, gradient norms, FID...).
+"""Training curves from the DVCLive logs: one panel per logged series (D/G losses, D outputs, gradient norms of G and D).
 
 Reads `results/<study>/<run>/train_log/plots/metrics/**/*.tsv` (columns `step`
 and the value). Per variant: the mean over finished seeds at each logged step
