@@ -147,6 +147,31 @@ def test_spectral_norm_trick_wraps_d_and_optionally_g():
         assert any(hasattr(m, "parametrizations") for m in trainer.g.modules()) == generator
 
 
+@pytest.mark.parametrize("arch", ["proj16", "biggan16"])
+def test_spectral_norm_covers_the_discriminators_class_embedding(arch):
+    """Issue 17, item 4: the projection discriminator's (and BigGAN's) class embedding is spectrally
+    normalised, as in the SNGAN-projection reference code; G's embeddings are left alone."""
+    from gangrid.config import RunSpec, resolve_run
+    from gangrid.kinds.gan.trainer import GanTrainer
+    from gangrid.nets import DataSpec
+    from tricks_util import PARAMS
+
+    params = copy.deepcopy(PARAMS)
+    params["studies"] = {"t": {"datasets": ["digits"], "archs": [arch], "losses": ["ns"], "tricks": ["none"],
+                               "seeds": [0], "baseline": {}, "train": {}}}
+    cfg = resolve_run(params, RunSpec("t", "digits", arch, "ns", "none", 0))
+    cfg["arch"].update(g_ch=8, d_ch=8)
+    torch.manual_seed(0)
+    trainer = GanTrainer(cfg, DataSpec("image", (1, 16, 16), 10))
+    embeddings = [m for m in trainer.d.modules() if isinstance(m, nn.Embedding)]
+    assert embeddings and all(hasattr(m, "parametrizations") for m in embeddings)
+    assert not any(hasattr(m, "parametrizations") for m in trainer.g.modules() if isinstance(m, nn.Embedding))
+    for m in embeddings:
+        for _ in range(100):  # one power iteration per access in training mode (as per D forward)
+            weight = m.weight
+        assert torch.linalg.matrix_norm(weight.detach(), ord=2).item() == pytest.approx(1.0, abs=1e-3)
+
+
 # --- labels -----------------------------------------------------------------------
 
 
