@@ -528,6 +528,26 @@ def test_feature_matching_value_and_trick():
     assert "g_fm" in stats and stats["g_fm"].item() >= 0
 
 
+@pytest.mark.parametrize("preset,adversarial", [("fm", False), ("fm_add", True)])
+def test_feature_matching_replaces_g_loss_as_in_the_paper(preset, adversarial):
+    """Issue 17, item 3: Salimans et al. train G on the feature distance alone (`fm`, the default
+    mode); `fm_add` adds it to the adversarial loss. G's gradient is checked against both objectives."""
+    from gangrid.losses import get_loss
+
+    trainer = make_trainer(tiny_config("mlp2d", "ns", preset), DATA["mlp2d"])
+    assert trainer.hooks.get("feature_matching").hp["mode"] == ("add" if adversarial else "replace")
+    trainer.d_step()  # FM takes its real batch from the last D step
+    z = trainer.sample_z(8)
+    fm_real = trainer.d(trainer.hooks.get("feature_matching").real).features.detach()
+    out = trainer.d(trainer.g(z, None))
+    expected = feature_matching(fm_real, out.features) + (get_loss("ns").g(out.logits) if adversarial else 0)
+    want = torch.autograd.grad(expected, list(trainer.g.parameters()))
+
+    trainer.g_step(trainer.g(z, None), z, None)
+    got = [p.grad for p in trainer.g.parameters()]
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(got, want))
+
+
 # --- hooks machinery --------------------------------------------------------------
 
 

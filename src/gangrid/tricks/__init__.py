@@ -25,7 +25,9 @@ each discriminator step (n_critic per iteration; unrolled GAN adds k more before
 each generator step
   before_g_step(trainer)           (unrolled GAN: snapshot D and its optimiser, take k D steps)
   g_inputs(trainer, fake)          -> fake as the discriminator sees it (DiffAugment, noise, packing)
-  g_penalties(trainer, batch)      -> {name: loss term} added to the G loss (feature matching)
+  g_penalties(trainer, batch)      -> {name: loss term} added to the G loss (feature matching); a trick
+                                      whose `replaces_g_loss` is True makes these terms G's whole loss
+                                      (Salimans et al.'s feature matching), the adversarial term is dropped
   before_g_optim(trainer)          after backward, before the optimiser step (gradient clipping)
   after_g_step(trainer)            (EMA update, unrolled GAN: restore D, LR schedule)
 sampling and persistence
@@ -110,6 +112,8 @@ class Trick:
     # (y_fake, DBatch.extras["z"], y_real): replay and PacGAN, which change which sample sits
     # where in D's batch, refuse to run next to such a trick.
     uses_sample_info: bool = False
+    # True when the trick's G terms replace G's adversarial loss instead of adding to it.
+    replaces_g_loss: bool = False
 
     def __init__(self, **hparams: Any) -> None:
         unknown = set(hparams) - set(self.defaults)
@@ -230,6 +234,8 @@ class Hooks:
     def __init__(self, tricks: list[Trick]) -> None:
         self.tricks = tricks
         self.by_hook: dict[str, list[Trick]] = {h: [t for t in tricks if overrides(t, h)] for h in HOOK_NAMES}
+        # G's loss includes the adversarial term unless a trick replaces it (`Trick.replaces_g_loss`)
+        self.g_adversarial = not any(t.replaces_g_loss for t in tricks)
 
     def get(self, name: str) -> Trick | None:
         """The trick registered as `name`, if this run uses it."""

@@ -141,7 +141,10 @@ class GanTrainer(Trainer):
                 loss = self.loss.g(out.logits.float())
                 batch = GBatch(fake_in, out.logits, out.features, z, y_fake, self.last_real)
                 terms = self.hooks.g_penalties(self, batch)
-                total = loss + sum(terms.values()) if terms else loss
+                if not self.hooks.g_adversarial:  # a trick's terms are G's whole loss (feature matching)
+                    total = sum(terms.values())
+                else:
+                    total = loss + sum(terms.values()) if terms else loss
             zero_grad(self.opt_g)
             total.backward()
         finally:
