@@ -620,3 +620,41 @@ def test_spectral_norm_refuses_equalized_learning_rate_nets(arch):
     with pytest.raises(ConfigError, match=rf"^tricks\.sn on archs\.{arch} \(run t/digits-{arch}-ns-sn-s0\): spectral_norm: "
                                           r"D has equalized-learning-rate layers \(Equalized"):
         GanTrainer(cfg, DataSpec("image", (1, 16, 16), 10))
+
+
+# --- conditional WGAN-GP --------------------------------------------------------------
+
+
+def test_conditional_gradient_penalty_interpolates_pairs_that_share_a_label():
+    """Issue 17, item 6: a class-conditional critic scores x_hat with a label, so both ends of the
+    interpolation carry it. Images are their label's value: x_hat of a same-label pair is that value."""
+    from gangrid.tricks.gradient_penalty import label_pairs
+
+    idx, valid = label_pairs(torch.tensor([3, 1, 3, 2, 1]), torch.tensor([1, 3, 1, 0, 3]))
+    assert idx[valid].tolist() == [1, 0, 4, 2] and valid.tolist() == [True, True, True, False, True]
+
+    class Recorder(nn.Module):
+        """A conditional critic: D(x, y) = sum(x) * (y + 1); it records what it scores."""
+
+        def forward(self, x, y=None):
+            if y is None:
+                raise ValueError("conditional critic needs labels y")
+            self.x, self.y = x.detach(), y
+            return DOut(x.flatten(1).sum(1) * (y + 1), x.flatten(1))
+
+    torch.manual_seed(0)
+    y_real, y_fake = torch.randint(0, 3, (64,)), torch.randint(0, 3, (64,))
+    real = y_real.float().view(-1, 1, 1, 1).expand(-1, 1, 2, 2).contiguous()
+    fake = y_fake.float().view(-1, 1, 1, 1).expand(-1, 1, 2, 2).contiguous()
+    trick = GradientPenalty(weight=1.0, center=0.0)
+    critic = Recorder()
+    trick.setup(SimpleNamespace(d=critic, device=torch.device("cpu"), data=SimpleNamespace(n_classes=3, shape=(1, 2, 2))))
+    assert trick.conditional
+    batch = DBatch(real, fake, *(torch.zeros(64),) * 4, y_real=y_real, y_fake=y_fake)
+    gp = trick.d_penalties(owner(critic), batch)["gp"]
+    _, valid = label_pairs(y_real, y_fake)
+    assert valid.sum() > 40  # most samples find a partner
+    assert torch.equal(critic.x[valid], real[valid])  # x_hat = a c + (1 - a) c = c
+    assert torch.equal(critic.y, y_real)
+    # ||grad_x D|| = 2 (y + 1) for a 2x2 image; the mean runs over the pairs found
+    assert gp.item() == pytest.approx(((2.0 * (y_real[valid] + 1)) ** 2).float().mean().item())
