@@ -372,13 +372,14 @@ def test_replay_trick_only_changes_fakes_and_checks_its_size():
 # --- DiffAugment and consistency --------------------------------------------------
 
 
-@pytest.mark.parametrize("policy", [["translation"], ["cutout"], ["color"], ["translation", "cutout", "color"]])
+@pytest.mark.parametrize("policy", [["translation"], ["cutout"], ["color"], ["color", "translation", "cutout"]])
 def test_diffaugment_keeps_shape_and_range(policy):
     torch.manual_seed(0)
     x = (torch.rand(32, 3, 16, 16) * 2 - 1).requires_grad_(True)
     out = DiffAugment(policy=policy).augment(x)
     assert out.shape == x.shape and out.dtype == x.dtype
-    assert out.min() >= -1 and out.max() <= 1
+    if "color" not in policy:  # colour leaves [-1, 1], as in the reference code
+        assert out.min() >= -1 and out.max() <= 1
     assert not torch.equal(out, x)
     out.sum().backward()  # differentiable: G gets gradients through the augmentation
     assert x.grad is not None and x.grad.abs().sum() > 0
@@ -658,3 +659,99 @@ def test_conditional_gradient_penalty_interpolates_pairs_that_share_a_label():
     assert torch.equal(critic.y, y_real)
     # ||grad_x D|| = 2 (y + 1) for a 2x2 image; the mean runs over the pairs found
     assert gp.item() == pytest.approx(((2.0 * (y_real[valid] + 1)) ** 2).float().mean().item())
+
+
+# --- value tests of the techniques (issue 17, item 11) -----------------------------------
+
+
+@pytest.mark.parametrize("n_critic,trick", [(1, "none"), (3, "none")])
+def test_n_critic_counts_real_d_steps_per_g_step(n_critic, trick):
+    """Each iteration takes n_critic D updates that persist and draws n_critic real batches, then one G
+    update; unrolling adds look-ahead D steps that leave no update and draw nothing."""
+    from gangrid.training import base
+
+    trainer = make_trainer(tiny_config("mlp2d", "ns", trick, n_critic=n_critic), DATA["mlp2d"])
+    steps = {"g": 0, "d": 0}
+    real_step = base.optimizer_step
+
+    def counting(opt):
+        steps["g" if opt is trainer.opt_g else "d"] += 1
+        real_step(opt)
+
+    import gangrid.kinds.gan.trainer as gan
+
+    original = gan.optimizer_step
+    gan.optimizer_step = counting
+    try:
+        for _ in range(2):
+            pos = trainer.sampler.pos
+            d_state = trainer.opt_d.state_dict()
+            d_steps = {k: int(v["step"]) for k, v in d_state["state"].items()} if d_state["state"] else {}
+            trainer.iteration()
+            assert trainer.sampler.pos == pos + n_critic * 8
+            after = {k: int(v["step"]) for k, v in trainer.opt_d.state_dict()["state"].items()}
+            assert all(after[k] == d_steps.get(k, 0) + n_critic for k in after)  # Adam's step count: persistent D updates
+    finally:
+        gan.optimizer_step = original
+    assert steps["g"] == 2
+
+
+def test_ttur_rates_drive_the_first_adam_steps():
+    """TTUR (lr_d 4e-4, lr_g 1e-4): Adam's first update moves every parameter with a gradient by
+    lr * |g| / (|g| + eps), i.e. by its optimiser's rate."""
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "ttur"), DATA["mlp2d"])
+    before = {n: [p.detach().clone() for p in net.parameters()] for n, net in (("g", trainer.g), ("d", trainer.d))}
+    trainer.iteration()
+    for name, net, lr in (("g", trainer.g, 1e-4), ("d", trainer.d, 4e-4)):
+        opt = trainer.opt_g if name == "g" else trainer.opt_d
+        assert opt.param_groups[0]["lr"] == lr
+        for p0, p in zip(before[name], net.parameters()):
+            g = p.grad.abs()
+            expected = lr * g / (g + 1e-8)  # bias-corrected m / sqrt(v) = g / |g| at step 1
+            assert torch.allclose((p.detach() - p0).abs(), expected, rtol=1e-3, atol=1e-9)
+
+
+def test_minibatch_stddev_known_value():
+    """Groups of 2 by stride (samples 0, 2 and 1, 3, as in ProGAN's reshape): per-feature std within
+    the group, averaged over features, appended as one feature."""
+    from gangrid.nets.common import MinibatchStdDev
+
+    x = torch.tensor([[0.0, 0.0], [0.0, 4.0], [2.0, 2.0], [0.0, 2.0]])
+    out = MinibatchStdDev(group_size=2)(x)
+    # group {0, 2}: std (1, 1) -> 1; group {1, 3}: std (1e-4, 1) -> 0.50005 (sqrt(var + 1e-8), eps inside)
+    b = (math.sqrt(1e-8) + math.sqrt(1 + 1e-8)) / 2
+    expected = torch.tensor([math.sqrt(1 + 1e-8), b, math.sqrt(1 + 1e-8), b])
+    assert torch.equal(out[:, :2], x) and torch.allclose(out[:, 2], expected, atol=1e-6)
+    img = x.view(4, 2, 1, 1).expand(4, 2, 3, 3)
+    assert torch.allclose(MinibatchStdDev(group_size=2)(img)[:, 2], expected.view(4, 1, 1).expand(4, 3, 3), atol=1e-6)
+
+
+def test_consistency_penalty_exact_value():
+    """CR on points: D(T(x)) - D(x) = <w, delta> for a linear critic, delta ~ U(-s, s)^2 per point."""
+    w = torch.tensor([1.0, -2.0])
+    critic = LinearCritic(w)
+    x = torch.randn(6, 2)
+    out = critic(x)
+    batch = DBatch(x, x, out.logits, out.logits, out.features, out.features)
+    torch.manual_seed(3)
+    cr = Consistency(weight=10.0, point_shift=0.5).d_penalties(owner(critic), batch)["cr"]
+    torch.manual_seed(3)
+    delta = (torch.rand_like(x) * 2 - 1) * 0.5
+    assert cr.item() == pytest.approx(10.0 * ((delta @ w) ** 2).mean().item(), rel=1e-6)
+
+
+def test_diffaugment_colour_is_the_reference_op():
+    """DiffAugment's colour op with its defaults: brightness + U(-0.5, 0.5), saturation x U(0, 2) about
+    the channel mean, contrast x U(0.5, 1.5) about the image mean, unclamped (the reference code), and
+    the policy order colour, translation, cutout."""
+    trick = DiffAugment()
+    assert trick.hp["policy"] == ["color", "translation", "cutout"] and trick.hp["clamp"] is False
+    x = torch.linspace(-1, 1, 2 * 3 * 4 * 4).view(2, 3, 4, 4)
+    torch.manual_seed(5)
+    out = DiffAugment(policy=["color"]).augment(x)
+    torch.manual_seed(5)
+    b, s, c = torch.rand(2, 1, 1, 1), torch.rand(2, 1, 1, 1), torch.rand(2, 1, 1, 1)
+    y = x + (b - 0.5)
+    y = (y - y.mean(1, keepdim=True)) * (s * 2) + y.mean(1, keepdim=True)
+    y = (y - y.mean((1, 2, 3), keepdim=True)) * (c + 0.5) + y.mean((1, 2, 3), keepdim=True)
+    assert y.abs().max() > 1 and torch.allclose(out, y, atol=1e-6)
