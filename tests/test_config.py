@@ -60,6 +60,21 @@ def test_precedence_a_later_lr_replaces_an_earlier_lr_pair(params):
     assert (t["lr_g"], t["lr_d"]) == (3e-4, 3e-4)
 
 
+def test_paper_loss_is_each_architectures_own_and_must_be_named(params):
+    """`fn: arch` (the `paper` preset) trains each arch with the loss its preset names; an arch without
+    one is a one-line error naming the key."""
+    params["studies"]["architectures"]["losses"] = ["paper"]
+    params["studies"]["architectures"]["baseline"]["loss"] = "paper"
+    fns = {s.arch: resolve_run(params, s)["loss"]["fn"] for s in iter_runs(params, ["architectures"])}
+    assert fns["progan16"] == "wasserstein" and fns["biggan16"] == "hinge" and fns["stylegan16"] == "ns"
+    assert "loss" not in resolve_run(params, next(iter_runs(params, ["architectures"])))["arch"]
+    del params["archs"]["proj16"]["loss"]
+    _expect(params, "archs.proj16.loss: missing; loss preset 'paper' (fn: arch) trains each architecture with the loss "
+                    "its preset names (study architectures)")
+    params["archs"]["proj16"]["loss"] = "hinj"
+    _expect(params, "archs.proj16.loss")
+
+
 def test_config_hash_ignores_run_label_but_not_values(params):
     a = resolve_run(params, RunSpec("images", "digits", "dcgan16", "ns", "none", 0))
     b = resolve_run(params, RunSpec("images", "digits", "dcgan16", "ns", "none", 1))
@@ -113,7 +128,7 @@ def test_baseline_must_lie_on_the_axes(params):
     ("architectures", {"datasets": ["edges2digits"]},
      "studies.architectures.datasets[0]: 'edges2digits' holds paired data; a gan study takes image or points data "
      "(set `kind: translation` for paired sets)"),
-    ("translation", {"archs": ["dcgan16"], "baseline": {"arch": "dcgan16", "loss": "lsgan", "trick": "none"}},
+    ("translation", {"archs": ["dcgan16"], "baseline": {"arch": "dcgan16", "loss": "paper", "trick": "none"}},
      "studies.translation.archs[0]: 'dcgan16' (family dcgan) belongs in a gan study, not a translation study"),
     ("architectures", {"archs": ["pix2pix16"], "baseline": {"arch": "pix2pix16", "loss": "ns", "trick": "none"}},
      "studies.architectures.archs[0]: 'pix2pix16' (family pix2pix) belongs in a translation study, not a gan study"),

@@ -24,6 +24,8 @@ PARAMS_FILE = "params.yaml"
 SCHEMA_FILE = Path(__file__).with_name("params.schema.yaml")
 AXES = ("datasets", "archs", "losses", "tricks")
 SINGULAR = {"datasets": "dataset", "archs": "arch", "losses": "loss", "tricks": "trick"}
+FROM_ARCH = "arch"  # a loss preset's `fn: arch`: each architecture's own loss (its preset's `loss` key)
+ARCH_RECIPE = ("train", "tricks", "loss")  # arch preset keys that are training recipe, not net options
 
 
 @dataclass(frozen=True, order=True)
@@ -220,6 +222,7 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     train = deep_merge(*layers)
     train["lr_g"], train["lr_d"] = learning_rates(layers)
     tricks = deep_merge(arch.get("tricks"), loss.get("tricks"), {k: v for k, v in trick.items() if k != "train"})
+    fn = loss_fn(loss, arch, spec)
     return {
         "run": {
             "study": spec.study,
@@ -233,12 +236,23 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
             "seed": spec.seed,
         },
         "dataset": {"name": spec.dataset, **dataset},
-        "arch": {"name": spec.arch, **{k: v for k, v in arch.items() if k not in ("train", "tricks")}},
-        "loss": {"name": spec.loss, "fn": loss["fn"]},
+        "arch": {"name": spec.arch, **{k: v for k, v in arch.items() if k not in ARCH_RECIPE}},
+        "loss": {"name": spec.loss, "fn": fn},
         "tricks": tricks,
         "train": train,
         "seed": spec.seed,
     }
+
+
+def loss_fn(loss: dict[str, Any], arch: dict[str, Any], spec: RunSpec) -> str:
+    """The registered loss a run trains with: the loss preset's `fn`, or with `fn: arch` (a preset such
+    as `paper`) the arch preset's own `loss` (its paper's objective)."""
+    if loss["fn"] != FROM_ARCH:
+        return loss["fn"]
+    if not arch.get("loss"):
+        raise ConfigError(f"archs.{spec.arch}.loss: missing; loss preset '{spec.loss}' (fn: {FROM_ARCH}) trains each "
+                          f"architecture with the loss its preset names (study {spec.study})")
+    return arch["loss"]
 
 
 def learning_rates(layers: Sequence[dict[str, Any] | None]) -> tuple[float, float]:
