@@ -11,6 +11,8 @@ from gangrid.errors import ConfigError
 from gangrid.validate import validate
 from gangrid.config import check_schema
 
+from conftest import REPO
+
 
 def test_run_names_and_dirs(params):
     runs = list(iter_runs(params))
@@ -73,6 +75,48 @@ def test_paper_loss_is_each_architectures_own_and_must_be_named(params):
                     "its preset names (study architectures)")
     params["archs"]["proj16"]["loss"] = "hinj"
     _expect(params, "archs.proj16.loss")
+
+
+def _paper_recipe(params, study, arch):
+    params["studies"][study].update(losses=["paper"], baseline={**params["studies"][study]["baseline"], "loss": "paper"})
+    return resolve_run(params, RunSpec(study, params["studies"][study]["datasets"][0], arch, "paper", "none", 0))
+
+
+def test_family_presets_carry_their_papers_training_recipe(params):
+    """Issue 17, item 5: ProGAN = WGAN-GP (lambda 10, 1 critic step) + drift 1e-3 + G's EMA; StyleGAN =
+    non-saturating + R1 (gamma 10) + G's EMA; BigGAN = hinge, 2 D steps per G step, G 5e-5 / D 2e-4, G's EMA."""
+    progan = _paper_recipe(params, "architectures", "progan16")
+    assert progan["loss"]["fn"] == "wasserstein" and progan["train"]["n_critic"] == 1
+    assert progan["tricks"]["gradient_penalty"]["weight"] == 10.0 and progan["tricks"]["drift"] == {"epsilon": 1e-3}
+    assert progan["tricks"]["ema"]["decay"] == 0.999 and (progan["train"]["lr_g"], progan["train"]["lr_d"]) == (1e-3, 1e-3)
+    style = _paper_recipe(params, "architectures", "stylegan16")
+    assert style["loss"]["fn"] == "ns" and style["tricks"]["r1"] == {"gamma": 10.0} and "ema" in style["tricks"]
+    big = _paper_recipe(params, "architectures", "biggan16")
+    assert big["loss"]["fn"] == "hinge" and big["train"]["n_critic"] == 2 and "ema" in big["tricks"]
+    assert (big["train"]["lr_g"], big["train"]["lr_d"]) == (5e-5, 2e-4)
+
+
+def test_paper_preset_trains_each_architecture_with_its_named_recipe():
+    """Issue 17, item 9: in presets/paper.yaml the WGAN-GP ResNet trains as WGAN-GP (Wasserstein loss, gradient
+    penalty 10, 5 critic steps, Adam 2e-4 (0, 0.9)), not with the hinge loss, and SNGAN with its hinge loss."""
+    from gangrid.config import load_params
+
+    params = load_params([REPO / "params.yaml", REPO / "presets/paper.yaml"])
+    runs = {s.arch: resolve_run(params, s) for s in iter_runs(params, ["architectures"]) if s.seed == 0}
+    wgangp = runs["wgangp_resnet32"]
+    assert wgangp["loss"]["fn"] == "wasserstein" and wgangp["train"]["n_critic"] == 5
+    assert wgangp["tricks"]["gradient_penalty"]["weight"] == 10.0
+    assert (wgangp["train"]["lr_g"], wgangp["train"]["betas"]) == (2e-4, [0.0, 0.9])
+    assert runs["sngan32"]["loss"]["fn"] == "hinge" and runs["progan32"]["loss"]["fn"] == "wasserstein"
+
+
+@pytest.mark.parametrize("preset", sorted(p.name for p in (REPO / "presets").glob("*.yaml")))
+def test_validate_passes_with_every_preset_overlaid(preset, capsys):
+    """`gangrid --params params.yaml --params presets/X.yaml validate` for every preset file."""
+    from gangrid.cli import main
+
+    assert main(["--params", str(REPO / "params.yaml"), "--params", str(REPO / "presets" / preset), "validate"]) == 0, \
+        capsys.readouterr().err
 
 
 def test_config_hash_ignores_run_label_but_not_values(params):
