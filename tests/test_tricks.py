@@ -479,7 +479,7 @@ def test_lr_schedules():
 
 def test_weight_clip_keeps_the_critic_in_the_box():
     trainer = make_trainer(tiny_config("dcgan16", "wgan", "none"), DATA["dcgan16"])
-    assert trainer.n_critic == 5 and isinstance(trainer.opt_d, torch.optim.RMSprop)
+    assert trainer.config["train"]["n_critic"] == 5 and isinstance(trainer.opt_d, torch.optim.RMSprop)
     assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(5e-5)
     trainer.iteration()
     assert all(p.abs().max() <= 0.01 for p in trainer.d.parameters())
@@ -755,3 +755,26 @@ def test_diffaugment_colour_is_the_reference_op():
     y = (y - y.mean(1, keepdim=True)) * (s * 2) + y.mean(1, keepdim=True)
     y = (y - y.mean((1, 2, 3), keepdim=True)) * (c + 0.5) + y.mean((1, 2, 3), keepdim=True)
     assert y.abs().max() > 1 and torch.allclose(out, y, atol=1e-6)
+
+
+def test_wgan_critic_schedule_runs_100_critic_steps_at_the_start_and_every_500th():
+    """Issue 17, item 8: Arjovsky et al.'s schedule, in the wgan preset: 100 critic steps for the first 25
+    G steps and every 500th, n_critic (5) otherwise; a pure function of the step, so resumes keep it."""
+    from gangrid.tricks.critic_schedule import critic_steps
+    from tricks_util import PARAMS
+
+    assert PARAMS["losses"]["wgan"]["tricks"]["critic_schedule"] == {"n": 100, "first": 25, "every": 500}
+    assert [critic_steps(t, 5, 100, 25, 500) for t in (0, 24, 25, 499, 500, 501, 1000)] == [100, 100, 5, 5, 100, 5, 100]
+    trainer = make_trainer(tiny_config("mlp2d", "wgan", "none"), DATA["mlp2d"])  # n = 3 here, for speed
+    drawn = []
+    for _ in range(2):
+        pos = trainer.sampler.pos
+        trainer.iteration()
+        drawn.append((trainer.sampler.pos - pos) // 8)
+    assert drawn == [3, 3]
+    state = trainer.state_dict()
+    state["step"] = 25
+    trainer.load_state_dict(state)
+    assert trainer.n_critic == 5
+    trainer.iteration()  # G step index 25 takes n_critic steps, and so will index 26
+    assert trainer.n_critic == 5
