@@ -259,44 +259,194 @@ def _tensor_tree_equal(a, b) -> bool:
     return a == b
 
 
-@pytest.mark.parametrize("arch", ["mlp2d", "dcgan16"])
-def test_unrolled_restores_d_and_its_optimiser_bit_exactly(arch):
-    cfg = tiny_config(arch, "ns", "unrolled")
-    cfg["tricks"]["spectral_norm"] = {}  # power-iteration buffers must come back too
-    trainer = make_trainer(cfg, DATA[arch])
-    trick = trainer.hooks.get("unrolled")
-    assert isinstance(trick, Unrolled) and trick.hp["k"] == 5
+def _state_of(trainer) -> dict:
+    """Everything the look-ahead could touch, copied."""
+    trick = trainer.hooks.get("replay")
+    fm = trainer.hooks.get("feature_matching")
+    return copy.deepcopy({
+        "d": trainer.d.state_dict(), "opt_d": trainer.opt_d.state_dict(), "g": trainer.g.state_dict(),
+        "d_grads": [p.grad for p in trainer.d.parameters()], "sampler": trainer.sampler.state_dict(),
+        "last": (trainer.last_real, trainer.last_y), "replay": trick.state_dict() if trick else None,
+        "fm": fm.real if fm else None})
 
-    # first G step: the optimiser has no state yet, and must have none afterwards
-    d0 = copy.deepcopy(trainer.d.state_dict())
-    trick.before_g_step(trainer)
-    assert len(trainer.opt_d.state) > 0 and not _tensor_tree_equal(trainer.d.state_dict(), d0)
-    trick.after_g_step(trainer)
-    assert len(trainer.opt_d.state) == 0 and _tensor_tree_equal(trainer.d.state_dict(), d0)
 
+@pytest.mark.parametrize("arch,extra,second_order", [
+    ("mlp2d", {"replay": {"size": 16, "p": 0.5}, "feature_matching": {}}, True),
+    ("mlp2d", {"replay": {"size": 16, "p": 0.5}, "feature_matching": {}}, False),
+    ("mlp2d", {"spectral_norm": {}, "diffaugment": {}, "g_norm": "batch"}, True),  # G with BatchNorm
+    ("mlp2d", {"spectral_norm": {}, "diffaugment": {}, "g_norm": "batch"}, False),
+    ("stylegan16", {}, True),  # G with w_avg
+])
+def test_unrolled_look_ahead_leaves_no_trace(arch, extra, second_order):
+    """Issue 17, item 1: D's weights, buffers, gradients and optimiser state, G's buffers (BatchNorm
+    statistics, StyleGAN's w_avg), the data sampler, the replay buffer and feature matching's real batch
+    are as they were once the G step's context closes; inside it, G is trained against a different D."""
+    if arch == "stylegan16":
+        from gangrid.config import RunSpec, resolve_run
+        from tricks_util import PARAMS
+
+        params = copy.deepcopy(PARAMS)
+        params["studies"] = {"t": {"datasets": ["digits"], "archs": [arch], "losses": ["ns"], "tricks": ["unrolled"],
+                                   "seeds": [0], "baseline": {}, "train": {}}}
+        cfg = resolve_run(params, RunSpec("t", "digits", arch, "ns", "unrolled", 0))
+        cfg["arch"].update(g_ch=4, d_ch=4, max_ch=8, w_dim=8, mapping_layers=2)
+        cfg["train"].update(batch_size=8, z_dim=8, steps=4)
+        cfg["tricks"] = {"unrolled": {"k": 2}}
+        data = DATA["dcgan16"]
+    else:
+        cfg, data = tiny_config(arch, "ns", "unrolled"), DATA[arch]
+        if "g_norm" in extra:
+            cfg["arch"]["g_norm"] = extra["g_norm"]
+        cfg["tricks"].update({k: v for k, v in extra.items() if k != "g_norm"})
+    cfg["tricks"]["unrolled"]["second_order"] = second_order
+    trainer = make_trainer(cfg, data)
+    for _ in range(3 if "replay" in extra else 1):  # fill the replay buffer (16 = 2 batches) first
+        trainer.iteration()
+    trainer.d_step()
+    z = trainer.sample_z(8)
+    fake = trainer.g(z, None)
+    before = _state_of(trainer)
+    probe = torch.randn(8, *data.shape)
+    with torch.no_grad():
+        d_before = trainer.d.eval()(probe).logits
+        trainer.d.train()
+    with trainer.hooks.g_step_context(trainer, fake, z, None):
+        with torch.no_grad():
+            d_inside = trainer.d.eval()(probe).logits
+            trainer.d.train()
+    assert not torch.allclose(d_inside, d_before)
+    _tensor_tree_equal(_state_of(trainer), before) or pytest.fail("the look-ahead left a trace")
+
+
+def test_unrolled_iteration_runs_one_g_forward():
+    """The look-ahead reuses the iteration's fakes: no extra G forward in train mode (whose BatchNorm
+    statistics and w_avg updates would stay) and no extra real batch drawn."""
+    trainer = make_trainer(tiny_config("dcgan16", "ns", "unrolled_fo"), DATA["dcgan16"])
+    calls = []
+    trainer.g.register_forward_hook(lambda *a: calls.append(1))
+    pos = trainer.sampler.pos
     trainer.iteration()
-    d1, o1 = copy.deepcopy(trainer.d.state_dict()), copy.deepcopy(trainer.opt_d.state_dict())
-    trick.before_g_step(trainer)
-    assert not _tensor_tree_equal(trainer.d.state_dict(), d1)
-    assert not _tensor_tree_equal(trainer.opt_d.state_dict(), o1)
-    trick.after_g_step(trainer)
-    assert _tensor_tree_equal(trainer.d.state_dict(), d1)
-    assert _tensor_tree_equal(trainer.opt_d.state_dict(), o1)
+    assert len(calls) == 1 and trainer.sampler.pos == pos + 8
 
 
-def test_unrolled_g_step_sees_the_unrolled_d():
-    """The G step runs between before_g_step and after_g_step, i.e. against the look-ahead D."""
-    trainer = make_trainer(tiny_config("mlp2d", "ns", "unrolled"), DATA["mlp2d"])
-    seen = {}
-    real_g_step = trainer.g_step
+def _toy(second_order: bool, k: int, lr: float):
+    """A 2-D toy whose unrolled objective is known in closed form: G(z) = theta (a point), D(x) = <w, x> + b,
+    Wasserstein loss, D trained by plain SGD with rate lr."""
+    from gangrid.losses import get_loss
+    from gangrid.training.base import make_optimizer
 
-    def spy(*args):
-        seen["d"] = copy.deepcopy(trainer.d.state_dict())
-        return real_g_step(*args)
+    cfg = tiny_config("mlp2d", "ns", "unrolled", optimizer="sgd", lr=lr, betas=[0.0, 0.999])
+    cfg["tricks"]["unrolled"].update(k=k, second_order=second_order)
+    trainer = make_trainer(cfg, DATA["mlp2d"])
 
-    trainer.g_step = spy
-    trainer.iteration()
-    assert not _tensor_tree_equal(seen["d"], trainer.d.state_dict())
+    class Point(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.theta = nn.Parameter(torch.tensor([0.3, -0.7]))
+
+        def forward(self, z, y=None):
+            return self.theta.expand(len(z), 2)
+
+    trainer.g, trainer.d = Point(), LinearCritic(torch.tensor([0.5, 0.2]))
+    trainer.opt_g = make_optimizer(trainer.g.parameters(), "sgd", lr, [0.0, 0.999])
+    trainer.opt_d = make_optimizer(trainer.d.parameters(), "sgd", lr, [0.0, 0.999])
+    trainer._d_param_cache = None
+    trainer.loss = get_loss("wasserstein")
+    trainer.hooks.get("unrolled").setup(trainer)
+    return trainer
+
+
+@pytest.mark.parametrize("second_order", [True, False], ids=["second_order", "first_order"])
+def test_unrolled_gradient_of_a_known_toy(second_order):
+    """D(x) = <w, x> + b, G = theta, Wasserstein loss, SGD at rate eta: w_K = w - K eta (theta - mu_real), and
+    G's loss -<w_K, theta> has gradient -w + K eta (2 theta - mu_real) (the paper's), whose first-order part
+    (G's gradient through the K-th D's weights alone) is -w_K = -w + K eta (theta - mu_real)."""
+    k, eta = 3, 0.1
+    trainer = _toy(second_order, k, eta)
+    real, _ = trainer.real_batch()
+    z = trainer.sample_z(8)
+    fake = trainer.g(z, None)
+    w, theta, mu = trainer.d.w.detach().clone(), trainer.g.theta.detach().clone(), real.mean(0)
+    with trainer.hooks.g_step_context(trainer, fake, z, None):
+        trainer.g_step(fake, z, None)
+    expected = -w + k * eta * ((2 * theta if second_order else theta) - mu)
+    assert torch.allclose(trainer.g.theta.grad, expected, atol=1e-6)
+    assert torch.equal(trainer.d.w.detach(), w)  # D itself is untouched
+
+
+def test_unrolled_second_order_gradient_equals_finite_differences():
+    """On the 2-D mixture MLPs (float64, Adam from a non-empty state, K = 3, ns loss): the gradient G gets equals
+    central finite differences of the unrolled objective theta_G -> f(theta_G, theta_D^K(theta_G)), where
+    theta_D^K is computed by torch's own Adam on a copy of D (an implementation independent of the trick's)."""
+    from gangrid.losses import Targets
+
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        cfg = tiny_config("mlp2d", "ns", "unrolled")
+        cfg["arch"]["hidden"] = 8
+        cfg["tricks"]["unrolled"]["k"] = 3
+        trainer = make_trainer(cfg, DATA["mlp2d"])
+        trainer.samplers["x"].x = trainer.sampler.x.double()
+        trainer.d_step()  # the unroll starts from a non-empty Adam state
+        real = trainer.last_real
+        z = trainer.sample_z(8)
+        d_state, opt_state = copy.deepcopy(trainer.d.state_dict()), copy.deepcopy(trainer.opt_d.state_dict())
+        g_params = [p.detach().clone() for p in trainer.g.parameters()]
+
+        def objective(g_values) -> float:
+            g, d = copy.deepcopy(trainer.g), copy.deepcopy(trainer.d)
+            with torch.no_grad():
+                for p, v in zip(g.parameters(), g_values):
+                    p.copy_(v)
+            d.load_state_dict(d_state)
+            opt = torch.optim.Adam(d.parameters(), foreach=False)
+            opt.load_state_dict(copy.deepcopy(opt_state))  # (loading shares the state's tensors)
+            with torch.no_grad():
+                fake = g(z, None)
+            for _ in range(3):
+                opt.zero_grad()
+                trainer.loss.d(d(real).logits, d(fake).logits, Targets()).backward()
+                opt.step()
+            with torch.no_grad():
+                return trainer.loss.g(d(fake).logits).item()
+
+        fake = trainer.g(z, None)
+        with trainer.hooks.g_step_context(trainer, fake, z, None):
+            trainer.g_step(fake, z, None)
+        grads = [p.grad for p in trainer.g.parameters()]
+        gen = torch.Generator().manual_seed(0)
+        h = 1e-6
+        for i in (0, len(g_params) // 2, len(g_params) - 1):  # first, middle and last layer
+            for j in torch.randperm(g_params[i].numel(), generator=gen)[:2].tolist():
+                plus, minus = [t.clone() for t in g_params], [t.clone() for t in g_params]
+                plus[i].view(-1)[j] += h
+                minus[i].view(-1)[j] -= h
+                fd = (objective(plus) - objective(minus)) / (2 * h)
+                assert grads[i].view(-1)[j].item() == pytest.approx(fd, rel=1e-5, abs=1e-8)
+    finally:
+        torch.set_default_dtype(default)
+
+
+@pytest.mark.parametrize("name,hp", [("adam", {"lr": 1e-2, "betas": (0.5, 0.9)}), ("adam", {"lr": 1e-2, "weight_decay": 0.1}),
+                                     ("rmsprop", {"lr": 1e-2}), ("sgd", {"lr": 1e-2, "momentum": 0.5}), ("sgd", {"lr": 1e-2})])
+def test_differentiable_optimiser_steps_equal_torchs(name, hp):
+    """The unrolled GAN's functional update rules give what torch's optimisers give, state included."""
+    from gangrid.tricks._diffopt import functional_step
+
+    cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}[name]
+    torch.manual_seed(0)
+    params = [nn.Parameter(torch.randn(3, 2)), nn.Parameter(torch.randn(4))]
+    opt = cls(params, foreach=False, **hp)
+    values, states = [p.detach().clone() for p in params], [{} for _ in params]
+    for step in range(3):
+        grads = [torch.randn_like(p) if step != 1 else torch.zeros_like(p) for p in params]
+        grads[1] = None if step == 2 else grads[1]  # a parameter without a gradient is skipped
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.step()
+        values, states = functional_step(opt, values, params, grads, states)
+        assert all(torch.allclose(v, p.detach(), atol=1e-6) for v, p in zip(values, params))
 
 
 # --- PacGAN -----------------------------------------------------------------------
@@ -664,7 +814,7 @@ def test_conditional_gradient_penalty_interpolates_pairs_that_share_a_label():
 # --- value tests of the techniques (issue 17, item 11) -----------------------------------
 
 
-@pytest.mark.parametrize("n_critic,trick", [(1, "none"), (3, "none")])
+@pytest.mark.parametrize("n_critic,trick", [(1, "none"), (3, "none"), (2, "unrolled"), (2, "unrolled_fo")])
 def test_n_critic_counts_real_d_steps_per_g_step(n_critic, trick):
     """Each iteration takes n_critic D updates that persist and draws n_critic real batches, then one G
     update; unrolling adds look-ahead D steps that leave no update and draw nothing."""
