@@ -11,6 +11,8 @@ from gangrid.errors import ConfigError
 from gangrid.validate import validate
 from gangrid.config import check_schema
 
+from conftest import REPO
+
 
 def test_run_names_and_dirs(params):
     runs = list(iter_runs(params))
@@ -41,6 +43,80 @@ def test_resolution_layers_in_order(params):
     assert cfg["tricks"] == {"ema": {"decay": 0.9}, "spectral_norm": {}}
     assert cfg["dataset"]["resolution"] == 16 and cfg["arch"]["family"] == "dcgan"
     assert cfg["run"]["name"] == "digits-dcgan16-hinge-sn-s0"
+
+
+def test_precedence_a_later_lr_replaces_an_earlier_lr_pair(params):
+    """Issue 17, item 7: "later layers win" holds for the two learning rates: sagan16's TTUR pair
+    (arch) yields to WGAN's lr (loss), and a trick's pair beats both."""
+    params["studies"]["images"]["archs"] = ["sagan16"]
+    params["studies"]["images"]["losses"] = ["wgan", "ns"]
+    params["studies"]["images"]["tricks"] = ["none", "ttur"]
+    t = resolve_run(params, RunSpec("images", "digits", "sagan16", "wgan", "none", 0))["train"]
+    assert (t["lr_g"], t["lr_d"]) == (5e-5, 5e-5)
+    t = resolve_run(params, RunSpec("images", "digits", "sagan16", "ns", "none", 0))["train"]
+    assert (t["lr_g"], t["lr_d"]) == (1e-4, 4e-4)  # no later layer sets a rate: the arch's pair stands
+    t = resolve_run(params, RunSpec("images", "digits", "sagan16", "wgan", "ttur", 0))["train"]
+    assert (t["lr_g"], t["lr_d"]) == (1e-4, 4e-4)
+    params["studies"]["images"]["train"] = {"lr": 3e-4}
+    t = resolve_run(params, RunSpec("images", "digits", "sagan16", "wgan", "ttur", 0))["train"]
+    assert (t["lr_g"], t["lr_d"]) == (3e-4, 3e-4)
+
+
+def test_paper_loss_is_each_architectures_own_and_must_be_named(params):
+    """`fn: arch` (the `paper` preset) trains each arch with the loss its preset names; an arch without
+    one is a one-line error naming the key."""
+    params["studies"]["architectures"]["losses"] = ["paper"]
+    params["studies"]["architectures"]["baseline"]["loss"] = "paper"
+    fns = {s.arch: resolve_run(params, s)["loss"]["fn"] for s in iter_runs(params, ["architectures"])}
+    assert fns["progan16"] == "wasserstein" and fns["biggan16"] == "hinge" and fns["stylegan16"] == "ns"
+    assert "loss" not in resolve_run(params, next(iter_runs(params, ["architectures"])))["arch"]
+    del params["archs"]["proj16"]["loss"]
+    _expect(params, "archs.proj16.loss: missing; loss preset 'paper' (fn: arch) trains each architecture with the loss "
+                    "its preset names (study architectures)")
+    params["archs"]["proj16"]["loss"] = "hinj"
+    _expect(params, "archs.proj16.loss")
+
+
+def _paper_recipe(params, study, arch):
+    params["studies"][study].update(losses=["paper"], baseline={**params["studies"][study]["baseline"], "loss": "paper"})
+    return resolve_run(params, RunSpec(study, params["studies"][study]["datasets"][0], arch, "paper", "none", 0))
+
+
+def test_family_presets_carry_their_papers_training_recipe(params):
+    """Issue 17, item 5: ProGAN = WGAN-GP (lambda 10, 1 critic step) + drift 1e-3 + G's EMA; StyleGAN =
+    non-saturating + R1 (gamma 10) + G's EMA; BigGAN = hinge, 2 D steps per G step, G 5e-5 / D 2e-4, G's EMA."""
+    progan = _paper_recipe(params, "architectures", "progan16")
+    assert progan["loss"]["fn"] == "wasserstein" and progan["train"]["n_critic"] == 1
+    assert progan["tricks"]["gradient_penalty"]["weight"] == 10.0 and progan["tricks"]["drift"] == {"epsilon": 1e-3}
+    assert progan["tricks"]["ema"]["decay"] == 0.999 and (progan["train"]["lr_g"], progan["train"]["lr_d"]) == (1e-3, 1e-3)
+    style = _paper_recipe(params, "architectures", "stylegan16")
+    assert style["loss"]["fn"] == "ns" and style["tricks"]["r1"] == {"gamma": 10.0} and "ema" in style["tricks"]
+    big = _paper_recipe(params, "architectures", "biggan16")
+    assert big["loss"]["fn"] == "hinge" and big["train"]["n_critic"] == 2 and "ema" in big["tricks"]
+    assert (big["train"]["lr_g"], big["train"]["lr_d"]) == (5e-5, 2e-4)
+
+
+def test_paper_preset_trains_each_architecture_with_its_named_recipe():
+    """Issue 17, item 9: in presets/paper.yaml the WGAN-GP ResNet trains as WGAN-GP (Wasserstein loss, gradient
+    penalty 10, 5 critic steps, Adam 2e-4 (0, 0.9)), not with the hinge loss, and SNGAN with its hinge loss."""
+    from gangrid.config import load_params
+
+    params = load_params([REPO / "params.yaml", REPO / "presets/paper.yaml"])
+    runs = {s.arch: resolve_run(params, s) for s in iter_runs(params, ["architectures"]) if s.seed == 0}
+    wgangp = runs["wgangp_resnet32"]
+    assert wgangp["loss"]["fn"] == "wasserstein" and wgangp["train"]["n_critic"] == 5
+    assert wgangp["tricks"]["gradient_penalty"]["weight"] == 10.0
+    assert (wgangp["train"]["lr_g"], wgangp["train"]["betas"]) == (2e-4, [0.0, 0.9])
+    assert runs["sngan32"]["loss"]["fn"] == "hinge" and runs["progan32"]["loss"]["fn"] == "wasserstein"
+
+
+@pytest.mark.parametrize("preset", sorted(p.name for p in (REPO / "presets").glob("*.yaml")))
+def test_validate_passes_with_every_preset_overlaid(preset, capsys):
+    """`gangrid --params params.yaml --params presets/X.yaml validate` for every preset file."""
+    from gangrid.cli import main
+
+    assert main(["--params", str(REPO / "params.yaml"), "--params", str(REPO / "presets" / preset), "validate"]) == 0, \
+        capsys.readouterr().err
 
 
 def test_config_hash_ignores_run_label_but_not_values(params):
@@ -96,7 +172,7 @@ def test_baseline_must_lie_on_the_axes(params):
     ("architectures", {"datasets": ["edges2digits"]},
      "studies.architectures.datasets[0]: 'edges2digits' holds paired data; a gan study takes image or points data "
      "(set `kind: translation` for paired sets)"),
-    ("translation", {"archs": ["dcgan16"], "baseline": {"arch": "dcgan16", "loss": "lsgan", "trick": "none"}},
+    ("translation", {"archs": ["dcgan16"], "baseline": {"arch": "dcgan16", "loss": "paper", "trick": "none"}},
      "studies.translation.archs[0]: 'dcgan16' (family dcgan) belongs in a gan study, not a translation study"),
     ("architectures", {"archs": ["pix2pix16"], "baseline": {"arch": "pix2pix16", "loss": "ns", "trick": "none"}},
      "studies.architectures.archs[0]: 'pix2pix16' (family pix2pix) belongs in a translation study, not a gan study"),

@@ -39,14 +39,15 @@ def test_diverged_run_is_marked_and_carried_through_sample_and_evaluate(base, tm
     code, err = gangrid(repo, "train", "--quiet", STUDY, SGD)
     assert code == 0, err
     status = status_of(repo, SGD)
-    assert status["status"] == "diverged" and status["step"] == 5  # the first check (log_every 5)
-    assert status["reason"].startswith("non-finite loss_d")
-    assert f"{STUDY}/{SGD}: diverged at step 5" in err
+    # the step its losses became NaN/inf, not the first check after it (log_every 5)
+    assert status["status"] == "diverged" and status["step"] == 3
+    assert status["reason"] == "non-finite loss_g"
+    assert f"{STUDY}/{SGD}: diverged at step 3" in err
     run = repo / "results" / STUDY / SGD
     assert (run / "checkpoint.pt").exists() and (run / "config.json").exists()
     assert not (repo / "checkpoints" / STUDY / SGD).exists()
-    rows = (run / "train_log/plots/metrics/loss_d.tsv").read_text().splitlines()
-    assert rows == ["step\tloss_d", "5\tnan"]
+    rows = (run / "train_log/plots/metrics/loss_g.tsv").read_text().splitlines()
+    assert rows == ["step\tloss_g", "3\tnan"]
 
     assert gangrid(repo, "sample", STUDY, SGD)[0] == 0
     with np.load(run / "samples.npz") as f:
@@ -54,7 +55,7 @@ def test_diverged_run_is_marked_and_carried_through_sample_and_evaluate(base, tm
     assert (run / "grid.png").stat().st_size > 0
     # evaluate needs no classifier for a diverged run: it records the status only
     assert gangrid(repo, "evaluate", STUDY, SGD)[0] == 0
-    assert json.loads((run / "metrics.json").read_text()) == {"status": "diverged", "step": 5}
+    assert json.loads((run / "metrics.json").read_text()) == {"status": "diverged", "step": 3}
 
 
 def poison_at(monkeypatch, step: int, error: str | None = None) -> None:
@@ -72,8 +73,9 @@ def poison_at(monkeypatch, step: int, error: str | None = None) -> None:
     monkeypatch.setattr(GanTrainer, "iteration", iteration)
 
 
-def test_divergence_between_checks_is_caught_before_the_next_checkpoint(base, tmp_path, monkeypatch):
-    """NaN from step 7 with log_every 50, checkpoint_every 10: stopped at step 10, nothing saved."""
+def test_divergence_is_dated_to_its_step_not_to_the_next_check(base, tmp_path, monkeypatch):
+    """Issue 17, item 10. NaN from step 7 with log_every 50, checkpoint_every 10: the run stops at the
+    check of step 10 (nothing saved) and status.json names step 7, where its losses became NaN."""
     repo = copy_repo(base, tmp_path / "repo")
     params = read_params(repo)
     params["train"]["log_every"] = 50
@@ -86,8 +88,10 @@ def test_divergence_between_checks_is_caught_before_the_next_checkpoint(base, tm
     code, err = gangrid(repo, "train", "--quiet", STUDY, NONE)
     assert code == 0, err
     status = status_of(repo, NONE)
-    assert (status["status"], status["step"], status["reason"]) == ("diverged", 10, "non-finite loss_d, d_real, d_fake, loss_g")
+    assert (status["status"], status["step"], status["reason"]) == ("diverged", 7, "non-finite loss_d, d_fake, loss_g")  # D still scores reals
     assert saved == []
+    rows = (repo / "results" / STUDY / NONE / "train_log/plots/metrics/loss_g.tsv").read_text().splitlines()
+    assert rows[-1] == "7\tnan"  # the values it diverged with, at the step it diverged
 
 
 def test_an_op_refusing_nan_is_a_divergence(base, tmp_path, monkeypatch):

@@ -40,6 +40,12 @@ EXPECTED = {
               0.5 * mean((f - 1) ** 2 for f in FAKE)),
     "wasserstein": (mean(FAKE) - mean(REAL), -mean(FAKE)),
     "hinge": (mean(max(0.0, 1 - r) for r in REAL) + mean(max(0.0, 1 + f) for f in FAKE), -mean(FAKE)),
+    # pix2pix's code: D 0.5 * (BCE(real, 1) + BCE(fake, 0)), G BCE(fake, 1)
+    "pix2pix": (0.5 * (-mean(map(log_sigmoid, REAL)) - mean(map(log_one_minus_sigmoid, FAKE))),
+                -mean(map(log_sigmoid, FAKE))),
+    # CycleGAN's code: D 0.5 * (MSE(real, 1) + MSE(fake, 0)), G MSE(fake, 1) without 1/2
+    "cyclegan": (0.5 * mean((r - 1) ** 2 for r in REAL) + 0.5 * mean(f**2 for f in FAKE),
+                 mean((f - 1) ** 2 for f in FAKE)),
 }
 
 
@@ -103,3 +109,19 @@ def test_gradients_point_the_right_way(name):
     f2 = torch.tensor([0.5, 0.25], requires_grad=True)
     loss.g(f2).backward()
     assert (f2.grad < 0).all()
+
+
+def test_translation_presets_train_with_their_papers_objectives(params):
+    """Issue 17, item 2: in the translation study pix2pix trains with its cGAN loss (D halved) and
+    CycleGAN with its MSE least squares, whose G term weighs 1 against cycle 10 and identity 5
+    (lsgan's G carries Mao et al.'s 1/2, which halved it against the cycle terms)."""
+    from gangrid.config import find_run, iter_runs, resolve_run
+
+    fns = {spec.arch: resolve_run(params, spec)["loss"]["fn"] for spec in iter_runs(params, ["translation"])}
+    assert fns == {"pix2pix16": "pix2pix", "cyclegan16": "cyclegan", "cyclegan16_noid": "cyclegan"}
+    cfg = resolve_run(params, find_run(params, "translation", "edges2digits-cyclegan16-paper-none-s0"))
+    assert cfg["tricks"]["cycle"]["weight"] * cfg["tricks"]["identity"]["weight"] == 5.0
+    d_out = torch.tensor([0.0, 0.5])  # G's term: MSE(D(G(a)), 1) = (1 + 0.25) / 2
+    assert get_loss("cyclegan").g(d_out).item() == pytest.approx(0.625)
+    assert get_loss("pix2pix").g(torch.zeros(3)).item() == pytest.approx(math.log(2))
+    assert get_loss("pix2pix").d(torch.zeros(3), torch.zeros(3), Targets()).item() == pytest.approx(math.log(2))

@@ -118,3 +118,33 @@ def test_trick_rejects_non_progressive_architectures_and_wrong_weights():
     cfg["arch"] = {"family": "dcgan", "name": "d", "base": 4}
     with pytest.raises(ConfigError, match="progressive needs a progressive architecture"):
         GanTrainer(cfg, DATA)
+
+
+def test_fade_in_blends_the_reals_as_it_blends_the_fakes():
+    """Issue 17, item 5: during a fade-in D sees reals lerp(up2(avgpool2(x_s)), x_s, alpha), x_s the reals at
+    the stage's resolution (the paper's code, process_reals), exactly as G blends its two outputs."""
+    torch.manual_seed(0)
+    t = GanTrainer(config(12), DATA)  # 3 stages of 4 steps, fade 0.5: step 5 is stage 1 (8 px) at alpha 0.5
+    t.step = 5
+    assert schedule(5, 12, 3, 0.5) == (1, 0.5)
+    x = torch.rand(2, 1, 16, 16) * 2 - 1
+    fake = torch.randn(2, 1, 16, 16)
+    real_in, fake_in = t.hooks.d_inputs(t, x, fake)
+    assert fake_in is fake
+    x8 = torch.nn.functional.avg_pool2d(x, 2)  # the reals at 8 px
+    x4 = torch.nn.functional.avg_pool2d(x8, 2)
+    expected8 = 0.5 * x8 + 0.5 * x4.repeat_interleave(2, 2).repeat_interleave(2, 3)
+    assert torch.allclose(torch.nn.functional.avg_pool2d(real_in, 2), expected8, atol=1e-6)  # what D's pooling sees
+    assert torch.allclose(real_in, expected8.repeat_interleave(2, 2).repeat_interleave(2, 3), atol=1e-6)
+    t.step = 7  # stage 1, alpha 1: no blending
+    assert t.hooks.d_inputs(t, x, fake)[0] is x
+
+
+def test_drift_penalty_known_value():
+    """ProGAN's drift term: epsilon * E D(x)^2 over the real logits."""
+    from gangrid.tricks import DBatch
+    from gangrid.tricks.drift import Drift
+
+    real_logits = torch.tensor([1.0, -3.0])
+    batch = DBatch(torch.zeros(2, 1), torch.zeros(2, 1), real_logits, torch.zeros(2), torch.zeros(2, 1), torch.zeros(2, 1))
+    assert Drift(epsilon=1e-3).d_penalties(None, batch)["drift"].item() == pytest.approx(1e-3 * 5.0)

@@ -36,7 +36,7 @@ def tiny_params() -> dict:
     study = params["studies"]["translation"]
     study.update(seeds=[0], train={"steps": 6, "batch_size": 8, "checkpoint_every": 3, "log_every": 2})
     unpaired = {**copy.deepcopy(study), "datasets": ["ones2sevens"], "archs": ["cyclegan16"]}
-    unpaired["baseline"] = {"arch": "cyclegan16", "loss": "lsgan", "trick": "none"}
+    unpaired["baseline"] = {"arch": "cyclegan16", "loss": "paper", "trick": "none"}
     params["studies"] = {"translation": study, "unpaired": unpaired}
     params["train"]["threads"] = 1
     params["eval"]["threads"] = 1
@@ -57,8 +57,8 @@ def test_translation_study_end_to_end(in_tmp, capsys):
             assert cli(stage, ds) == 0, capsys.readouterr().err
     clf = load_torch(in_tmp / "models/classifier/ones2sevens.pt")
     assert clf["domains"] == ["a", "b"] and load_torch(in_tmp / "models/classifier/edges2digits.pt")["domains"] == ["b"]
-    runs = [("translation", f"edges2digits-{a}-lsgan-none-s0") for a in ("pix2pix16", "cyclegan16", "cyclegan16_noid")]
-    runs.append(("unpaired", "ones2sevens-cyclegan16-lsgan-none-s0"))
+    runs = [("translation", f"edges2digits-{a}-paper-none-s0") for a in ("pix2pix16", "cyclegan16", "cyclegan16_noid")]
+    runs.append(("unpaired", "ones2sevens-cyclegan16-paper-none-s0"))
     for study, run in runs:
         for stage in ("train", "sample", "evaluate"):
             assert cli(stage, study, run) == 0, capsys.readouterr().err
@@ -105,7 +105,7 @@ def test_killed_translation_run_resumes_to_the_uninterrupted_result(in_tmp, monk
     assert cli("download", "ones2sevens") == 0 and cli("preprocess", "ones2sevens") == 0
     assert cli("train-classifier", "ones2sevens") == 0  # in-training metrics score on its features
     params = load_params("params.yaml")
-    spec = find_run(params, "unpaired", "ones2sevens-cyclegan16-lsgan-none-s0")
+    spec = find_run(params, "unpaired", "ones2sevens-cyclegan16-paper-none-s0")
     torch.set_num_threads(1)
     train_run(params, spec, progress=False)
     straight = load_torch(spec.dir / "checkpoint.pt")["state"]
@@ -146,11 +146,11 @@ def _tensors(tree, prefix: str = "") -> dict:
 
 def test_pix2pix_on_an_unpaired_set_is_one_error_line(in_tmp, capsys):
     params = tiny_params()
-    params["studies"]["unpaired"].update(archs=["pix2pix16"], baseline={"loss": "lsgan", "trick": "none"})
+    params["studies"]["unpaired"].update(archs=["pix2pix16"], baseline={"loss": "paper", "trick": "none"})
     write_params(in_tmp / "params.yaml", params)
     assert cli("download", "ones2sevens") == 0 and cli("preprocess", "ones2sevens") == 0
     assert cli("train-classifier", "ones2sevens") == 0  # in-training metrics score on its features
     capsys.readouterr()
-    assert cli("train", "unpaired", "ones2sevens-pix2pix16-lsgan-none-s0") == 2
+    assert cli("train", "unpaired", "ones2sevens-pix2pix16-paper-none-s0") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs a paired dataset" in err[0] and "ones2sevens" in err[0]

@@ -60,7 +60,7 @@ def test_gradient_penalty_of_a_linear_critic_uses_flattened_per_sample_norms():
     critic = LinearCritic(w)
     real, fake = torch.randn(6, 1, 2, 2), torch.randn(6, 1, 2, 2)
     assert gradient_penalty(critic, real, fake).item() == pytest.approx((5.0 - 1.0) ** 2)
-    # the texts' norm(2, dim=1) over channels would give mean((|w_ij| - 1)^2) = 2.75 here
+    # a norm(2, dim=1) over channels would give mean((|w_ij| - 1)^2) = 2.75 here
     assert gradient_penalty(critic, real, fake, center=0.0).item() == pytest.approx(25.0)
     trick = GradientPenalty(weight=10.0)
     batch = DBatch(real, fake, *(torch.zeros(6),) * 4)
@@ -145,6 +145,31 @@ def test_spectral_norm_trick_wraps_d_and_optionally_g():
         trainer = make_trainer(cfg, DATA["mlp2d"])
         assert all(hasattr(m, "parametrizations") for m in trainer.d.modules() if isinstance(m, nn.Linear))
         assert any(hasattr(m, "parametrizations") for m in trainer.g.modules()) == generator
+
+
+@pytest.mark.parametrize("arch", ["proj16", "biggan16"])
+def test_spectral_norm_covers_the_discriminators_class_embedding(arch):
+    """Issue 17, item 4: the projection discriminator's (and BigGAN's) class embedding is spectrally
+    normalised, as in the SNGAN-projection reference code; G's embeddings are left alone."""
+    from gangrid.config import RunSpec, resolve_run
+    from gangrid.kinds.gan.trainer import GanTrainer
+    from gangrid.nets import DataSpec
+    from tricks_util import PARAMS
+
+    params = copy.deepcopy(PARAMS)
+    params["studies"] = {"t": {"datasets": ["digits"], "archs": [arch], "losses": ["ns"], "tricks": ["none"],
+                               "seeds": [0], "baseline": {}, "train": {}}}
+    cfg = resolve_run(params, RunSpec("t", "digits", arch, "ns", "none", 0))
+    cfg["arch"].update(g_ch=8, d_ch=8)
+    torch.manual_seed(0)
+    trainer = GanTrainer(cfg, DataSpec("image", (1, 16, 16), 10))
+    embeddings = [m for m in trainer.d.modules() if isinstance(m, nn.Embedding)]
+    assert embeddings and all(hasattr(m, "parametrizations") for m in embeddings)
+    assert not any(hasattr(m, "parametrizations") for m in trainer.g.modules() if isinstance(m, nn.Embedding))
+    for m in embeddings:
+        for _ in range(100):  # one power iteration per access in training mode (as per D forward)
+            weight = m.weight
+        assert torch.linalg.matrix_norm(weight.detach(), ord=2).item() == pytest.approx(1.0, abs=1e-3)
 
 
 # --- labels -----------------------------------------------------------------------
@@ -234,44 +259,194 @@ def _tensor_tree_equal(a, b) -> bool:
     return a == b
 
 
-@pytest.mark.parametrize("arch", ["mlp2d", "dcgan16"])
-def test_unrolled_restores_d_and_its_optimiser_bit_exactly(arch):
-    cfg = tiny_config(arch, "ns", "unrolled")
-    cfg["tricks"]["spectral_norm"] = {}  # power-iteration buffers must come back too
-    trainer = make_trainer(cfg, DATA[arch])
-    trick = trainer.hooks.get("unrolled")
-    assert isinstance(trick, Unrolled) and trick.hp["k"] == 5
+def _state_of(trainer) -> dict:
+    """Everything the look-ahead could touch, copied."""
+    trick = trainer.hooks.get("replay")
+    fm = trainer.hooks.get("feature_matching")
+    return copy.deepcopy({
+        "d": trainer.d.state_dict(), "opt_d": trainer.opt_d.state_dict(), "g": trainer.g.state_dict(),
+        "d_grads": [p.grad for p in trainer.d.parameters()], "sampler": trainer.sampler.state_dict(),
+        "last": (trainer.last_real, trainer.last_y), "replay": trick.state_dict() if trick else None,
+        "fm": fm.real if fm else None})
 
-    # first G step: the optimiser has no state yet, and must have none afterwards
-    d0 = copy.deepcopy(trainer.d.state_dict())
-    trick.before_g_step(trainer)
-    assert len(trainer.opt_d.state) > 0 and not _tensor_tree_equal(trainer.d.state_dict(), d0)
-    trick.after_g_step(trainer)
-    assert len(trainer.opt_d.state) == 0 and _tensor_tree_equal(trainer.d.state_dict(), d0)
 
+@pytest.mark.parametrize("arch,extra,second_order", [
+    ("mlp2d", {"replay": {"size": 16, "p": 0.5}, "feature_matching": {}}, True),
+    ("mlp2d", {"replay": {"size": 16, "p": 0.5}, "feature_matching": {}}, False),
+    ("mlp2d", {"spectral_norm": {}, "diffaugment": {}, "g_norm": "batch"}, True),  # G with BatchNorm
+    ("mlp2d", {"spectral_norm": {}, "diffaugment": {}, "g_norm": "batch"}, False),
+    ("stylegan16", {}, True),  # G with w_avg
+])
+def test_unrolled_look_ahead_leaves_no_trace(arch, extra, second_order):
+    """Issue 17, item 1: D's weights, buffers, gradients and optimiser state, G's buffers (BatchNorm
+    statistics, StyleGAN's w_avg), the data sampler, the replay buffer and feature matching's real batch
+    are as they were once the G step's context closes; inside it, G is trained against a different D."""
+    if arch == "stylegan16":
+        from gangrid.config import RunSpec, resolve_run
+        from tricks_util import PARAMS
+
+        params = copy.deepcopy(PARAMS)
+        params["studies"] = {"t": {"datasets": ["digits"], "archs": [arch], "losses": ["ns"], "tricks": ["unrolled"],
+                                   "seeds": [0], "baseline": {}, "train": {}}}
+        cfg = resolve_run(params, RunSpec("t", "digits", arch, "ns", "unrolled", 0))
+        cfg["arch"].update(g_ch=4, d_ch=4, max_ch=8, w_dim=8, mapping_layers=2)
+        cfg["train"].update(batch_size=8, z_dim=8, steps=4)
+        cfg["tricks"] = {"unrolled": {"k": 2}}
+        data = DATA["dcgan16"]
+    else:
+        cfg, data = tiny_config(arch, "ns", "unrolled"), DATA[arch]
+        if "g_norm" in extra:
+            cfg["arch"]["g_norm"] = extra["g_norm"]
+        cfg["tricks"].update({k: v for k, v in extra.items() if k != "g_norm"})
+    cfg["tricks"]["unrolled"]["second_order"] = second_order
+    trainer = make_trainer(cfg, data)
+    for _ in range(3 if "replay" in extra else 1):  # fill the replay buffer (16 = 2 batches) first
+        trainer.iteration()
+    trainer.d_step()
+    z = trainer.sample_z(8)
+    fake = trainer.g(z, None)
+    before = _state_of(trainer)
+    probe = torch.randn(8, *data.shape)
+    with torch.no_grad():
+        d_before = trainer.d.eval()(probe).logits
+        trainer.d.train()
+    with trainer.hooks.g_step_context(trainer, fake, z, None):
+        with torch.no_grad():
+            d_inside = trainer.d.eval()(probe).logits
+            trainer.d.train()
+    assert not torch.allclose(d_inside, d_before)
+    _tensor_tree_equal(_state_of(trainer), before) or pytest.fail("the look-ahead left a trace")
+
+
+def test_unrolled_iteration_runs_one_g_forward():
+    """The look-ahead reuses the iteration's fakes: no extra G forward in train mode (whose BatchNorm
+    statistics and w_avg updates would stay) and no extra real batch drawn."""
+    trainer = make_trainer(tiny_config("dcgan16", "ns", "unrolled_fo"), DATA["dcgan16"])
+    calls = []
+    trainer.g.register_forward_hook(lambda *a: calls.append(1))
+    pos = trainer.sampler.pos
     trainer.iteration()
-    d1, o1 = copy.deepcopy(trainer.d.state_dict()), copy.deepcopy(trainer.opt_d.state_dict())
-    trick.before_g_step(trainer)
-    assert not _tensor_tree_equal(trainer.d.state_dict(), d1)
-    assert not _tensor_tree_equal(trainer.opt_d.state_dict(), o1)
-    trick.after_g_step(trainer)
-    assert _tensor_tree_equal(trainer.d.state_dict(), d1)
-    assert _tensor_tree_equal(trainer.opt_d.state_dict(), o1)
+    assert len(calls) == 1 and trainer.sampler.pos == pos + 8
 
 
-def test_unrolled_g_step_sees_the_unrolled_d():
-    """The G step runs between before_g_step and after_g_step, i.e. against the look-ahead D."""
-    trainer = make_trainer(tiny_config("mlp2d", "ns", "unrolled"), DATA["mlp2d"])
-    seen = {}
-    real_g_step = trainer.g_step
+def _toy(second_order: bool, k: int, lr: float):
+    """A 2-D toy whose unrolled objective is known in closed form: G(z) = theta (a point), D(x) = <w, x> + b,
+    Wasserstein loss, D trained by plain SGD with rate lr."""
+    from gangrid.losses import get_loss
+    from gangrid.training.base import make_optimizer
 
-    def spy(*args):
-        seen["d"] = copy.deepcopy(trainer.d.state_dict())
-        return real_g_step(*args)
+    cfg = tiny_config("mlp2d", "ns", "unrolled", optimizer="sgd", lr=lr, betas=[0.0, 0.999])
+    cfg["tricks"]["unrolled"].update(k=k, second_order=second_order)
+    trainer = make_trainer(cfg, DATA["mlp2d"])
 
-    trainer.g_step = spy
-    trainer.iteration()
-    assert not _tensor_tree_equal(seen["d"], trainer.d.state_dict())
+    class Point(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.theta = nn.Parameter(torch.tensor([0.3, -0.7]))
+
+        def forward(self, z, y=None):
+            return self.theta.expand(len(z), 2)
+
+    trainer.g, trainer.d = Point(), LinearCritic(torch.tensor([0.5, 0.2]))
+    trainer.opt_g = make_optimizer(trainer.g.parameters(), "sgd", lr, [0.0, 0.999])
+    trainer.opt_d = make_optimizer(trainer.d.parameters(), "sgd", lr, [0.0, 0.999])
+    trainer._d_param_cache = None
+    trainer.loss = get_loss("wasserstein")
+    trainer.hooks.get("unrolled").setup(trainer)
+    return trainer
+
+
+@pytest.mark.parametrize("second_order", [True, False], ids=["second_order", "first_order"])
+def test_unrolled_gradient_of_a_known_toy(second_order):
+    """D(x) = <w, x> + b, G = theta, Wasserstein loss, SGD at rate eta: w_K = w - K eta (theta - mu_real), and
+    G's loss -<w_K, theta> has gradient -w + K eta (2 theta - mu_real) (the paper's), whose first-order part
+    (G's gradient through the K-th D's weights alone) is -w_K = -w + K eta (theta - mu_real)."""
+    k, eta = 3, 0.1
+    trainer = _toy(second_order, k, eta)
+    real, _ = trainer.real_batch()
+    z = trainer.sample_z(8)
+    fake = trainer.g(z, None)
+    w, theta, mu = trainer.d.w.detach().clone(), trainer.g.theta.detach().clone(), real.mean(0)
+    with trainer.hooks.g_step_context(trainer, fake, z, None):
+        trainer.g_step(fake, z, None)
+    expected = -w + k * eta * ((2 * theta if second_order else theta) - mu)
+    assert torch.allclose(trainer.g.theta.grad, expected, atol=1e-6)
+    assert torch.equal(trainer.d.w.detach(), w)  # D itself is untouched
+
+
+def test_unrolled_second_order_gradient_equals_finite_differences():
+    """On the 2-D mixture MLPs (float64, Adam from a non-empty state, K = 3, ns loss): the gradient G gets equals
+    central finite differences of the unrolled objective theta_G -> f(theta_G, theta_D^K(theta_G)), where
+    theta_D^K is computed by torch's own Adam on a copy of D (an implementation independent of the trick's)."""
+    from gangrid.losses import Targets
+
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        cfg = tiny_config("mlp2d", "ns", "unrolled")
+        cfg["arch"]["hidden"] = 8
+        cfg["tricks"]["unrolled"]["k"] = 3
+        trainer = make_trainer(cfg, DATA["mlp2d"])
+        trainer.samplers["x"].x = trainer.sampler.x.double()
+        trainer.d_step()  # the unroll starts from a non-empty Adam state
+        real = trainer.last_real
+        z = trainer.sample_z(8)
+        d_state, opt_state = copy.deepcopy(trainer.d.state_dict()), copy.deepcopy(trainer.opt_d.state_dict())
+        g_params = [p.detach().clone() for p in trainer.g.parameters()]
+
+        def objective(g_values) -> float:
+            g, d = copy.deepcopy(trainer.g), copy.deepcopy(trainer.d)
+            with torch.no_grad():
+                for p, v in zip(g.parameters(), g_values):
+                    p.copy_(v)
+            d.load_state_dict(d_state)
+            opt = torch.optim.Adam(d.parameters(), foreach=False)
+            opt.load_state_dict(copy.deepcopy(opt_state))  # (loading shares the state's tensors)
+            with torch.no_grad():
+                fake = g(z, None)
+            for _ in range(3):
+                opt.zero_grad()
+                trainer.loss.d(d(real).logits, d(fake).logits, Targets()).backward()
+                opt.step()
+            with torch.no_grad():
+                return trainer.loss.g(d(fake).logits).item()
+
+        fake = trainer.g(z, None)
+        with trainer.hooks.g_step_context(trainer, fake, z, None):
+            trainer.g_step(fake, z, None)
+        grads = [p.grad for p in trainer.g.parameters()]
+        gen = torch.Generator().manual_seed(0)
+        h = 1e-6
+        for i in (0, len(g_params) // 2, len(g_params) - 1):  # first, middle and last layer
+            for j in torch.randperm(g_params[i].numel(), generator=gen)[:2].tolist():
+                plus, minus = [t.clone() for t in g_params], [t.clone() for t in g_params]
+                plus[i].view(-1)[j] += h
+                minus[i].view(-1)[j] -= h
+                fd = (objective(plus) - objective(minus)) / (2 * h)
+                assert grads[i].view(-1)[j].item() == pytest.approx(fd, rel=1e-5, abs=1e-8)
+    finally:
+        torch.set_default_dtype(default)
+
+
+@pytest.mark.parametrize("name,hp", [("adam", {"lr": 1e-2, "betas": (0.5, 0.9)}), ("adam", {"lr": 1e-2, "weight_decay": 0.1}),
+                                     ("rmsprop", {"lr": 1e-2}), ("sgd", {"lr": 1e-2, "momentum": 0.5}), ("sgd", {"lr": 1e-2})])
+def test_differentiable_optimiser_steps_equal_torchs(name, hp):
+    """The unrolled GAN's functional update rules give what torch's optimisers give, state included."""
+    from gangrid.tricks._diffopt import functional_step
+
+    cls = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}[name]
+    torch.manual_seed(0)
+    params = [nn.Parameter(torch.randn(3, 2)), nn.Parameter(torch.randn(4))]
+    opt = cls(params, foreach=False, **hp)
+    values, states = [p.detach().clone() for p in params], [{} for _ in params]
+    for step in range(3):
+        grads = [torch.randn_like(p) if step != 1 else torch.zeros_like(p) for p in params]
+        grads[1] = None if step == 2 else grads[1]  # a parameter without a gradient is skipped
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.step()
+        values, states = functional_step(opt, values, params, grads, states)
+        assert all(torch.allclose(v, p.detach(), atol=1e-6) for v, p in zip(values, params))
 
 
 # --- PacGAN -----------------------------------------------------------------------
@@ -347,13 +522,14 @@ def test_replay_trick_only_changes_fakes_and_checks_its_size():
 # --- DiffAugment and consistency --------------------------------------------------
 
 
-@pytest.mark.parametrize("policy", [["translation"], ["cutout"], ["color"], ["translation", "cutout", "color"]])
+@pytest.mark.parametrize("policy", [["translation"], ["cutout"], ["color"], ["color", "translation", "cutout"]])
 def test_diffaugment_keeps_shape_and_range(policy):
     torch.manual_seed(0)
     x = (torch.rand(32, 3, 16, 16) * 2 - 1).requires_grad_(True)
     out = DiffAugment(policy=policy).augment(x)
     assert out.shape == x.shape and out.dtype == x.dtype
-    assert out.min() >= -1 and out.max() <= 1
+    if "color" not in policy:  # colour leaves [-1, 1], as in the reference code
+        assert out.min() >= -1 and out.max() <= 1
     assert not torch.equal(out, x)
     out.sum().backward()  # differentiable: G gets gradients through the augmentation
     assert x.grad is not None and x.grad.abs().sum() > 0
@@ -453,7 +629,7 @@ def test_lr_schedules():
 
 def test_weight_clip_keeps_the_critic_in_the_box():
     trainer = make_trainer(tiny_config("dcgan16", "wgan", "none"), DATA["dcgan16"])
-    assert trainer.n_critic == 5 and isinstance(trainer.opt_d, torch.optim.RMSprop)
+    assert trainer.config["train"]["n_critic"] == 5 and isinstance(trainer.opt_d, torch.optim.RMSprop)
     assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(5e-5)
     trainer.iteration()
     assert all(p.abs().max() <= 0.01 for p in trainer.d.parameters())
@@ -501,6 +677,26 @@ def test_feature_matching_value_and_trick():
     trainer = make_trainer(tiny_config("mlp2d", "ns", "fm"), DATA["mlp2d"])
     stats = trainer.iteration()
     assert "g_fm" in stats and stats["g_fm"].item() >= 0
+
+
+@pytest.mark.parametrize("preset,adversarial", [("fm", False), ("fm_add", True)])
+def test_feature_matching_replaces_g_loss_as_in_the_paper(preset, adversarial):
+    """Issue 17, item 3: Salimans et al. train G on the feature distance alone (`fm`, the default
+    mode); `fm_add` adds it to the adversarial loss. G's gradient is checked against both objectives."""
+    from gangrid.losses import get_loss
+
+    trainer = make_trainer(tiny_config("mlp2d", "ns", preset), DATA["mlp2d"])
+    assert trainer.hooks.get("feature_matching").hp["mode"] == ("add" if adversarial else "replace")
+    trainer.d_step()  # FM takes its real batch from the last D step
+    z = trainer.sample_z(8)
+    fm_real = trainer.d(trainer.hooks.get("feature_matching").real).features.detach()
+    out = trainer.d(trainer.g(z, None))
+    expected = feature_matching(fm_real, out.features) + (get_loss("ns").g(out.logits) if adversarial else 0)
+    want = torch.autograd.grad(expected, list(trainer.g.parameters()))
+
+    trainer.g_step(trainer.g(z, None), z, None)
+    got = [p.grad for p in trainer.g.parameters()]
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(got, want))
 
 
 # --- hooks machinery --------------------------------------------------------------
@@ -575,3 +771,160 @@ def test_spectral_norm_refuses_equalized_learning_rate_nets(arch):
     with pytest.raises(ConfigError, match=rf"^tricks\.sn on archs\.{arch} \(run t/digits-{arch}-ns-sn-s0\): spectral_norm: "
                                           r"D has equalized-learning-rate layers \(Equalized"):
         GanTrainer(cfg, DataSpec("image", (1, 16, 16), 10))
+
+
+# --- conditional WGAN-GP --------------------------------------------------------------
+
+
+def test_conditional_gradient_penalty_interpolates_pairs_that_share_a_label():
+    """Issue 17, item 6: a class-conditional critic scores x_hat with a label, so both ends of the
+    interpolation carry it. Images are their label's value: x_hat of a same-label pair is that value."""
+    from gangrid.tricks.gradient_penalty import label_pairs
+
+    idx, valid = label_pairs(torch.tensor([3, 1, 3, 2, 1]), torch.tensor([1, 3, 1, 0, 3]))
+    assert idx[valid].tolist() == [1, 0, 4, 2] and valid.tolist() == [True, True, True, False, True]
+
+    class Recorder(nn.Module):
+        """A conditional critic: D(x, y) = sum(x) * (y + 1); it records what it scores."""
+
+        def forward(self, x, y=None):
+            if y is None:
+                raise ValueError("conditional critic needs labels y")
+            self.x, self.y = x.detach(), y
+            return DOut(x.flatten(1).sum(1) * (y + 1), x.flatten(1))
+
+    torch.manual_seed(0)
+    y_real, y_fake = torch.randint(0, 3, (64,)), torch.randint(0, 3, (64,))
+    real = y_real.float().view(-1, 1, 1, 1).expand(-1, 1, 2, 2).contiguous()
+    fake = y_fake.float().view(-1, 1, 1, 1).expand(-1, 1, 2, 2).contiguous()
+    trick = GradientPenalty(weight=1.0, center=0.0)
+    critic = Recorder()
+    trick.setup(SimpleNamespace(d=critic, device=torch.device("cpu"), data=SimpleNamespace(n_classes=3, shape=(1, 2, 2))))
+    assert trick.conditional
+    batch = DBatch(real, fake, *(torch.zeros(64),) * 4, y_real=y_real, y_fake=y_fake)
+    gp = trick.d_penalties(owner(critic), batch)["gp"]
+    _, valid = label_pairs(y_real, y_fake)
+    assert valid.sum() > 40  # most samples find a partner
+    assert torch.equal(critic.x[valid], real[valid])  # x_hat = a c + (1 - a) c = c
+    assert torch.equal(critic.y, y_real)
+    # ||grad_x D|| = 2 (y + 1) for a 2x2 image; the mean runs over the pairs found
+    assert gp.item() == pytest.approx(((2.0 * (y_real[valid] + 1)) ** 2).float().mean().item())
+
+
+# --- value tests of the techniques (issue 17, item 11) -----------------------------------
+
+
+@pytest.mark.parametrize("n_critic,trick", [(1, "none"), (3, "none"), (2, "unrolled"), (2, "unrolled_fo")])
+def test_n_critic_counts_real_d_steps_per_g_step(n_critic, trick):
+    """Each iteration takes n_critic D updates that persist and draws n_critic real batches, then one G
+    update; unrolling adds look-ahead D steps that leave no update and draw nothing."""
+    from gangrid.training import base
+
+    trainer = make_trainer(tiny_config("mlp2d", "ns", trick, n_critic=n_critic), DATA["mlp2d"])
+    steps = {"g": 0, "d": 0}
+    real_step = base.optimizer_step
+
+    def counting(opt):
+        steps["g" if opt is trainer.opt_g else "d"] += 1
+        real_step(opt)
+
+    import gangrid.kinds.gan.trainer as gan
+
+    original = gan.optimizer_step
+    gan.optimizer_step = counting
+    try:
+        for _ in range(2):
+            pos = trainer.sampler.pos
+            d_state = trainer.opt_d.state_dict()
+            d_steps = {k: int(v["step"]) for k, v in d_state["state"].items()} if d_state["state"] else {}
+            trainer.iteration()
+            assert trainer.sampler.pos == pos + n_critic * 8
+            after = {k: int(v["step"]) for k, v in trainer.opt_d.state_dict()["state"].items()}
+            assert all(after[k] == d_steps.get(k, 0) + n_critic for k in after)  # Adam's step count: persistent D updates
+    finally:
+        gan.optimizer_step = original
+    assert steps["g"] == 2
+
+
+def test_ttur_rates_drive_the_first_adam_steps():
+    """TTUR (lr_d 4e-4, lr_g 1e-4): Adam's first update moves every parameter with a gradient by
+    lr * |g| / (|g| + eps), i.e. by its optimiser's rate."""
+    trainer = make_trainer(tiny_config("mlp2d", "ns", "ttur"), DATA["mlp2d"])
+    before = {n: [p.detach().clone() for p in net.parameters()] for n, net in (("g", trainer.g), ("d", trainer.d))}
+    trainer.iteration()
+    for name, net, lr in (("g", trainer.g, 1e-4), ("d", trainer.d, 4e-4)):
+        opt = trainer.opt_g if name == "g" else trainer.opt_d
+        assert opt.param_groups[0]["lr"] == lr
+        for p0, p in zip(before[name], net.parameters()):
+            g = p.grad.abs()
+            expected = lr * g / (g + 1e-8)  # bias-corrected m / sqrt(v) = g / |g| at step 1
+            assert torch.allclose((p.detach() - p0).abs(), expected, rtol=1e-3, atol=1e-9)
+
+
+def test_minibatch_stddev_known_value():
+    """Groups of 2 by stride (samples 0, 2 and 1, 3, as in ProGAN's reshape): per-feature std within
+    the group, averaged over features, appended as one feature."""
+    from gangrid.nets.common import MinibatchStdDev
+
+    x = torch.tensor([[0.0, 0.0], [0.0, 4.0], [2.0, 2.0], [0.0, 2.0]])
+    out = MinibatchStdDev(group_size=2)(x)
+    # group {0, 2}: std (1, 1) -> 1; group {1, 3}: std (1e-4, 1) -> 0.50005 (sqrt(var + 1e-8), eps inside)
+    b = (math.sqrt(1e-8) + math.sqrt(1 + 1e-8)) / 2
+    expected = torch.tensor([math.sqrt(1 + 1e-8), b, math.sqrt(1 + 1e-8), b])
+    assert torch.equal(out[:, :2], x) and torch.allclose(out[:, 2], expected, atol=1e-6)
+    img = x.view(4, 2, 1, 1).expand(4, 2, 3, 3)
+    assert torch.allclose(MinibatchStdDev(group_size=2)(img)[:, 2], expected.view(4, 1, 1).expand(4, 3, 3), atol=1e-6)
+
+
+def test_consistency_penalty_exact_value():
+    """CR on points: D(T(x)) - D(x) = <w, delta> for a linear critic, delta ~ U(-s, s)^2 per point."""
+    w = torch.tensor([1.0, -2.0])
+    critic = LinearCritic(w)
+    x = torch.randn(6, 2)
+    out = critic(x)
+    batch = DBatch(x, x, out.logits, out.logits, out.features, out.features)
+    torch.manual_seed(3)
+    cr = Consistency(weight=10.0, point_shift=0.5).d_penalties(owner(critic), batch)["cr"]
+    torch.manual_seed(3)
+    delta = (torch.rand_like(x) * 2 - 1) * 0.5
+    assert cr.item() == pytest.approx(10.0 * ((delta @ w) ** 2).mean().item(), rel=1e-6)
+
+
+def test_diffaugment_colour_is_the_reference_op():
+    """DiffAugment's colour op with its defaults: brightness + U(-0.5, 0.5), saturation x U(0, 2) about
+    the channel mean, contrast x U(0.5, 1.5) about the image mean, unclamped (the reference code), and
+    the policy order colour, translation, cutout."""
+    trick = DiffAugment()
+    assert trick.hp["policy"] == ["color", "translation", "cutout"] and trick.hp["clamp"] is False
+    x = torch.linspace(-1, 1, 2 * 3 * 4 * 4).view(2, 3, 4, 4)
+    torch.manual_seed(5)
+    out = DiffAugment(policy=["color"]).augment(x)
+    torch.manual_seed(5)
+    b, s, c = torch.rand(2, 1, 1, 1), torch.rand(2, 1, 1, 1), torch.rand(2, 1, 1, 1)
+    y = x + (b - 0.5)
+    y = (y - y.mean(1, keepdim=True)) * (s * 2) + y.mean(1, keepdim=True)
+    y = (y - y.mean((1, 2, 3), keepdim=True)) * (c + 0.5) + y.mean((1, 2, 3), keepdim=True)
+    assert y.abs().max() > 1 and torch.allclose(out, y, atol=1e-6)
+
+
+def test_wgan_critic_schedule_runs_100_critic_steps_at_the_start_and_every_500th():
+    """Issue 17, item 8: Arjovsky et al.'s schedule, in the wgan preset: 100 critic steps for the first 25
+    G steps and every 500th, n_critic (5) otherwise; a pure function of the step, so resumes keep it."""
+    from gangrid.tricks.critic_schedule import critic_steps
+    from tricks_util import PARAMS
+
+    assert PARAMS["losses"]["wgan"]["tricks"]["critic_schedule"] == {"n": 100, "first": 25, "every": 500}
+    assert [critic_steps(t, 5, 100, 25, 500) for t in (0, 24, 25, 499, 500, 501, 1000)] == [100, 100, 5, 5, 100, 5, 100]
+    trainer = make_trainer(tiny_config("mlp2d", "wgan", "none"), DATA["mlp2d"])  # n = 3 here, for speed
+    drawn = []
+    for _ in range(2):
+        pos = trainer.sampler.pos
+        trainer.iteration()
+        drawn.append((trainer.sampler.pos - pos) // 8)
+    assert drawn == [3, 3]
+    state = trainer.state_dict()
+    state["step"] = 25
+    trainer.load_state_dict(state)
+    assert trainer.n_critic == 5
+    trainer.iteration()  # G step index 25 takes n_critic steps, and so will index 26
+    assert trainer.n_critic == 5

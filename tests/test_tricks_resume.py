@@ -22,7 +22,7 @@ STATEFUL = {
     "feature_matching": {},
 }
 OTHERS = {"pacgan": {"m": 2}, "consistency": {"fake_weight": 1.0}, "d_dropout": {"p": 0.3}, "r1": {}, "grad_clip": {},
-          "mbdisc": {"kernels": 4, "dim": 3}}
+          "mbdisc": {"kernels": 4, "dim": 3}, "unrolled": {"k": 2, "second_order": False}}
 
 
 def tensors(tree, prefix=""):

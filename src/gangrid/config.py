@@ -24,6 +24,8 @@ PARAMS_FILE = "params.yaml"
 SCHEMA_FILE = Path(__file__).with_name("params.schema.yaml")
 AXES = ("datasets", "archs", "losses", "tricks")
 SINGULAR = {"datasets": "dataset", "archs": "arch", "losses": "loss", "tricks": "trick"}
+FROM_ARCH = "arch"  # a loss preset's `fn: arch`: each architecture's own loss (its preset's `loss` key)
+ARCH_RECIPE = ("train", "tricks", "loss")  # arch preset keys that are training recipe, not net options
 
 
 @dataclass(frozen=True, order=True)
@@ -207,7 +209,8 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     n_critic 5) and implied `tricks` (e.g. WGAN's weight clipping, AC-GAN's
     auxiliary classifier loss); trick presets map trick modules to their
     hyperparameters and may carry `train` overrides (e.g. TTUR's two learning
-    rates). Later layers win: train < arch < loss < trick < study.
+    rates). Later layers win: train < arch < loss < trick < study, for the two learning rates
+    too (`learning_rates`: a later layer's `lr` replaces an earlier layer's lr_g / lr_d pair).
     """
     where = f"studies.{spec.study}"
     study = params["studies"][spec.study]
@@ -215,14 +218,11 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     arch = _preset(params, "archs", spec.arch, f"{where}.archs")
     loss = _preset(params, "losses", spec.loss, f"{where}.losses")
     trick = _preset(params, "tricks", spec.trick, f"{where}.tricks")
-    train = deep_merge(
-        params["train"], arch.get("train"), loss.get("train"), trick.get("train"), study.get("train")
-    )
-    train.setdefault("lr_g", None)
-    train.setdefault("lr_d", None)
-    train["lr_g"] = train["lr_g"] or train["lr"]
-    train["lr_d"] = train["lr_d"] or train["lr"]
+    layers = (params["train"], arch.get("train"), loss.get("train"), trick.get("train"), study.get("train"))
+    train = deep_merge(*layers)
+    train["lr_g"], train["lr_d"] = learning_rates(layers)
     tricks = deep_merge(arch.get("tricks"), loss.get("tricks"), {k: v for k, v in trick.items() if k != "train"})
+    fn = loss_fn(loss, arch, spec)
     return {
         "run": {
             "study": spec.study,
@@ -236,8 +236,8 @@ def resolve_run(params: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
             "seed": spec.seed,
         },
         "dataset": {"name": spec.dataset, **dataset},
-        "arch": {"name": spec.arch, **{k: v for k, v in arch.items() if k not in ("train", "tricks")}},
-        "loss": {"name": spec.loss, "fn": loss["fn"]},
+        "arch": {"name": spec.arch, **{k: v for k, v in arch.items() if k not in ARCH_RECIPE}},
+        "loss": {"name": spec.loss, "fn": fn},
         "tricks": tricks,
         "train": train,
         "track": track_config(params),
@@ -249,6 +249,32 @@ def track_config(params: dict[str, Any]) -> dict[str, Any]:
     """A run's in-training evaluation: `eval.track` with its schedule `every` (`eval.every` steps; 0: off)."""
     ev = params["eval"]
     return {**copy.deepcopy(ev.get("track") or {}), "every": int(ev.get("every", 0))}
+
+
+def loss_fn(loss: dict[str, Any], arch: dict[str, Any], spec: RunSpec) -> str:
+    """The registered loss a run trains with: the loss preset's `fn`, or with `fn: arch` (a preset such
+    as `paper`) the arch preset's own `loss` (its paper's objective)."""
+    if loss["fn"] != FROM_ARCH:
+        return loss["fn"]
+    if not arch.get("loss"):
+        raise ConfigError(f"archs.{spec.arch}.loss: missing; loss preset '{spec.loss}' (fn: {FROM_ARCH}) trains each "
+                          f"architecture with the loss its preset names (study {spec.study})")
+    return arch["loss"]
+
+
+def learning_rates(layers: Sequence[dict[str, Any] | None]) -> tuple[float, float]:
+    """(lr_g, lr_d) of train layers applied in order: a layer's `lr` sets both rates, its
+    `lr_g` / `lr_d` (which win over its own `lr`) set one; later layers win."""
+    lr_g = lr_d = None
+    for layer in layers:
+        layer = layer or {}
+        if layer.get("lr") is not None:
+            lr_g = lr_d = layer["lr"]
+        if layer.get("lr_g") is not None:
+            lr_g = layer["lr_g"]
+        if layer.get("lr_d") is not None:
+            lr_d = layer["lr_d"]
+    return lr_g, lr_d
 
 
 def config_hash(config: dict[str, Any]) -> str:

@@ -5,7 +5,8 @@ Each loss is a pair: `d(real, fake, targets)` for the discriminator and
 label-smoothing and label-noise tricks change; losses without labels (hinge,
 Wasserstein) ignore it. Hyperparameters the literature pairs with a loss
 (WGAN's RMSprop and clipping, WGAN-GP's penalty and n_critic) live in its
-params.yaml preset, not here.
+params.yaml preset, not here. `pix2pix` and `cyclegan` are the exact adversarial
+objectives of those papers' reference code, scale factors included.
 """
 
 from __future__ import annotations
@@ -111,6 +112,30 @@ class Hinge:
     @staticmethod
     def g(fake: torch.Tensor) -> torch.Tensor:
         return -fake.mean()
+
+
+@LOSSES.register("pix2pix")
+class Pix2Pix:
+    """Isola et al. 2017 (and their code): the cGAN loss with D's objective halved ("we divide the
+    objective by 2 while optimizing D"): D 1/2 [BCE(D(a, b), 1) + BCE(D(a, G(a)), 0)]; G BCE(D(a, G(a)), 1)."""
+
+    @staticmethod
+    def d(real: torch.Tensor, fake: torch.Tensor, targets: Targets) -> torch.Tensor:
+        return 0.5 * bce_d(real, fake, targets)
+
+    g = staticmethod(NonSaturating.g)
+
+
+@LOSSES.register("cyclegan")
+class CycleGan:
+    """Zhu et al. 2017 (and their code): least squares as a plain MSE, G E(D(G(a)) - 1)^2 (no 1/2, so it
+    weighs 1 against cycle 10 and identity 5); D 1/2 [E(D(b) - 1)^2 + E D(G(a))^2] (the code halves D)."""
+
+    d = staticmethod(LeastSquares.d)
+
+    @staticmethod
+    def g(fake: torch.Tensor) -> torch.Tensor:
+        return ((fake - 1.0) ** 2).mean()
 
 
 def get_loss(name: str, key: str = "") -> GanLoss:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
-from gangrid.config import SINGULAR, baseline_study, deep_merge, iter_runs, resolve_run, study_baseline
+from gangrid.config import ARCH_RECIPE, FROM_ARCH, SINGULAR, baseline_study, deep_merge, iter_runs, resolve_run, study_baseline
 from gangrid.errors import ConfigError, DataError
 from gangrid.nets import DataSpec
 
@@ -193,8 +193,11 @@ def validate(params: dict[str, Any]) -> None:
     for name, arch in params["archs"].items():
         get_family(arch["family"], f"archs.{name}.family")
         build_checked_tricks(arch.get("tricks"), f"archs.{name}.tricks")
+        if arch.get("loss") is not None:
+            LOSSES.get(arch["loss"], f"archs.{name}.loss")
     for name, loss in params["losses"].items():
-        LOSSES.get(loss["fn"], f"losses.{name}.fn")
+        if loss["fn"] != FROM_ARCH:
+            LOSSES.get(loss["fn"], f"losses.{name}.fn")
         build_checked_tricks(loss.get("tricks"), f"losses.{name}.tricks")
     for name, trick in params["tricks"].items():
         build_checked_tricks({k: v for k, v in trick.items() if k != "train"}, f"tricks.{name}")
@@ -238,7 +241,7 @@ def validate(params: dict[str, Any]) -> None:
         for t in build_checked_tricks(deep_merge(implied, {k: v for k, v in trick.items() if k != "train"}), f"tricks.{run.trick}"):
             overrides.update(t.arch_overrides())
         arch = deep_merge({"name": run.arch, "z_dim": params["train"]["z_dim"]},
-                          {k: v for k, v in arch_preset.items() if k not in ("train", "tricks")}, overrides)
+                          {k: v for k, v in arch_preset.items() if k not in ARCH_RECIPE}, overrides)
         family = get_family(arch["family"], f"archs.{run.arch}.family")
         if family.check is not None:
             try:

@@ -7,7 +7,7 @@ eigenvalues: L^T S2 L with S1 = L L^T (Cholesky; eigen-decomposition of S1 when
 it is singular), or, with fewer samples n than dimensions d, the n x n matrix
 C S2 C^T / (n - 1) of the smaller set's centred features C. A symmetric
 eigenvalue problem instead of `sqrtm` of a non-symmetric product, and never an
-SVD of the product, which is not its square root (TECHNIQUES.md section 6).
+SVD of the product, which is not its square root.
 
 FID-infinity (Chong & Forsyth 2020) extrapolates FID measured on growing
 subsets of the generated features linearly in 1/N to N = infinity.

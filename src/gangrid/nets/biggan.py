@@ -1,4 +1,4 @@
-"""BigGAN-lite (Brock et al. 2019; seed 001:3171-3313): a class-conditional ResNet GAN with
+"""BigGAN-lite (Brock et al. 2019): a class-conditional ResNet GAN with
 class-conditional batch norm fed by a shared class embedding and hierarchical latents,
 self-attention, a projection discriminator, orthogonal regularisation and the truncation trick.
 

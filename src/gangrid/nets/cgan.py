@@ -1,10 +1,10 @@
-"""Conditional GAN by label concatenation (Mirza & Osindero 2014; seed 001:1492-1727).
+"""Conditional GAN by label concatenation (Mirza & Osindero 2014).
 
 G sees [z, embed(y)]; D sees the image together with the label.
 `body: conv` (default): a DCGAN-style G on [z, embed(y)], and a DCGAN-style D whose input is
 the image with K one-hot label planes appended as channels.
-`body: mlp`: the book's MLPs: G [z, embed(y)] -> 128 -> 256 -> 512 -> image (norm after the
-first layer), D [x, embed(y)] -> 512 -> 256 -> 1 with LeakyReLU 0.2. The book passes 0.8 as
+`body: mlp`: MLPs: G [z, embed(y)] -> 128 -> 256 -> 512 -> image (norm after the
+first layer), D [x, embed(y)] -> 512 -> 256 -> 1 with LeakyReLU 0.2. Some reference code passes 0.8 as
 BatchNorm1d's second argument, which is eps, not momentum; we keep PyTorch's defaults.
 
 Preset keys: body (conv | mlp), embed_dim (K), g_ch / d_ch (64), g_norm / d_norm, upsample,
@@ -71,7 +71,7 @@ def mlp(dims: list[int], norm: str, act: nn.Module, dropout: float = 0.0, norm_f
 
 
 class MLPLabelDiscriminator(nn.Module):
-    """D(x, y) = MLP([flatten(x), embed(y)]) with LeakyReLU 0.2 (the book's cGAN discriminator)."""
+    """D(x, y) = MLP([flatten(x), embed(y)]) with LeakyReLU 0.2 (the MLP cGAN discriminator)."""
 
     def __init__(self, data: DataSpec, hidden: list[int], embed_dim: int, norm: str, opts: DOptions) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""InfoGAN (Chen et al. 2016; seed 001:1848-1965): structured latent codes and a Q head.
+"""InfoGAN (Chen et al. 2016): structured latent codes and a Q head.
 
 G's input is [noise, c] with c = one-hot categorical codes (`categorical`, e.g. [10]) and
 continuous codes U(-1, 1) (`continuous`, e.g. 2); the generator defines its prior through

@@ -1,9 +1,9 @@
-"""The MNIST conv GAN of the course notes' case study (seed 000:1175-1298), for res = 4 * s.
+"""A small MNIST conv GAN (DCGAN-style, Radford et al. 2016), for res = 4 * s.
 
 G: z -> Linear -> (res/4)^2 x 128 -> norm, ReLU -> ConvT 128->64 k5 s2 -> norm, ReLU -> ConvT 64->C k5 s2 -> tanh.
 D: Conv C->64 k5 s2, LeakyReLU 0.2 (no norm) -> Conv 64->128 k5 s2, norm, LeakyReLU 0.2 -> flatten -> Linear -> logit.
-At 28 px this is exactly the 7x7x128 projection and two 5x5 stride-2 blocks of the text; the
-sigmoid of the text is left to the loss (losses work on logits). N(0, 0.02) initialisation.
+At 28 px this is the 7x7x128 projection and two 5x5 stride-2 blocks of the classic MNIST example;
+D's sigmoid is left to the loss (losses work on logits). N(0, 0.02) initialisation.
 
 Preset keys: g_ch (128: projection channels; the next block has half), d_ch (64: first D block;
 the second has twice), g_norm / d_norm (batch, instance, layer, group, none), plus the D

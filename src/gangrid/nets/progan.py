@@ -1,4 +1,4 @@
-"""ProGAN (Karras et al. 2018; seed 000:6511-6930): progressive growing from 4x4 with fade-in,
+"""ProGAN (Karras et al. 2018): progressive growing from 4x4 with fade-in,
 pixel norm, equalized learning rate and minibatch stddev, for square powers of two >= 8.
 
 Both nets hold every resolution's layers from the start and a `progress` buffer

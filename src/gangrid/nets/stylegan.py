@@ -1,4 +1,4 @@
-"""StyleGAN-lite (Karras et al. 2019; seed 000:6932-7298) for square powers of two >= 8.
+"""StyleGAN-lite (Karras et al. 2019) for square powers of two >= 8.
 
 Mapping network: pixelnorm(z) -> `mapping_layers` (8) x [equalized dense, LeakyReLU 0.2],
 learning-rate multiplier 0.01 -> w. Synthesis: a learned 4x4 constant, then two style layers
@@ -9,8 +9,7 @@ own. A 1x1 to_rgb and tanh (data in [-1, 1]) end the net. D is the ProGAN discri
 full resolution (minibatch stddev, equalized learning rate).
 
 Style-mixing regularisation: while training, with probability `mixing_prob` (set by the
-`style_mixing` trick, which the presets imply; the paper uses 0.9, the course notes quote a
-40% share) a batch uses w1 for the layers before a random crossover and w2 = f(z2) after it.
+`style_mixing` trick, which the presets imply; the paper uses 0.9) a batch uses w1 for the layers before a random crossover and w2 = f(z2) after it.
 Truncation in w: G keeps a moving average w_avg (decay 0.995) of w during training; in eval
 mode (sampling) w' = w_avg + psi (w - w_avg) for the first `truncation_cutoff` layers
 (psi = `truncation`, 1 = off).

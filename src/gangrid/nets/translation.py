@@ -1,13 +1,13 @@
 """Networks of image-to-image translation: U-Net and ResNet generators, PatchGAN discriminator.
 
-pix2pix (Isola et al. 2017; 002:363-508, 000:4202-4344): U-Net generator whose decoder
+pix2pix (Isola et al. 2017): U-Net generator whose decoder
 concatenates the encoder feature map of the same resolution (C64-C128-C256-C512...
 encoder, LeakyReLU 0.2, no norm on the outermost and innermost encoder layers; decoder
 ReLU, ConvT, norm, dropout 0.5 in the `dropout_layers` innermost decoder layers, tanh
 output). The paper keeps dropout on at test time (its only source of noise), so the
 dropout layers here stay active in eval mode unless `dropout_at_test: false`.
 
-CycleGAN (Zhu et al. 2017; 002:863-977, 000:4813-4969): ResNet generator c7s1-64,
+CycleGAN (Zhu et al. 2017): ResNet generator c7s1-64,
 two stride-2 convs, `n_blocks` residual blocks (6 at 128 px, 9 at 256 px; Conv-IN-ReLU-
 Conv-IN + x, reflection padding), two ConvT, c7s1-C, tanh; instance norm.
 

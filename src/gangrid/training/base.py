@@ -8,7 +8,9 @@ training loop (gangrid.training.loop) drives any trainer through this contract:
   step, iteration() -> {name: detached scalar tensor}   one update, no host sync
   state_dict() / load_state_dict(state, restore_rng)    resume bit-exactly
   sampling_generator()                                   the nets to sample with (EMA weights)
-  divergence(stats), failure_divergence(exc)             NaN/inf detection
+  record(stats)                                          keep a step's values on the device (no host sync)
+  first_nonfinite(), divergence(stats), failure_divergence(exc)   NaN/inf detection
+  grad_norms()                                           L2 norms of G's and D's last gradients (for the log)
 """
 
 from __future__ import annotations
@@ -105,6 +107,14 @@ def all_finite(values: dict[str, torch.Tensor]) -> bool:
     return bool(torch.isfinite(torch.stack([v.float() for v in values.values()])).all())
 
 
+def grad_norm(module: nn.Module) -> torch.Tensor:
+    """The L2 norm of all gradients held by `module`'s parameters (0 when none has one)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.nn.utils.get_total_norm(grads, 2.0)
+
+
 def params_finite(module: nn.Module) -> bool:
     """True when every parameter of `module` is finite."""
     return all(bool(torch.isfinite(p).all()) for p in module.parameters())
@@ -155,6 +165,7 @@ class Trainer:
             self.opt_g = make_optimizer(self.g.parameters(), train["optimizer"], train["lr_g"], train["betas"])
             self.opt_d = make_optimizer(self.d.parameters(), train["optimizer"], train["lr_d"], train["betas"])
         self.step = 0
+        self.recorded: list[tuple[int, tuple[str, ...], torch.Tensor]] = []  # see `record`
         self.samplers: dict[str, BatchSampler] = {}
         self.hooks.call("setup", self)
 
@@ -213,7 +224,30 @@ class Trainer:
         if restore_rng:
             set_rng_state(state["rng"])
 
+    # --- logging ------------------------------------------------------------------
+    def grad_norms(self) -> dict[str, torch.Tensor]:
+        """L2 norms of the gradients of G's and D's last updates: `grad_norm_g`, `grad_norm_d`."""
+        return {"grad_norm_g": grad_norm(self.g), "grad_norm_d": grad_norm(self.d)}
+
     # --- divergence -------------------------------------------------------------
+    def record(self, stats: dict[str, torch.Tensor]) -> None:
+        """Keep the values `iteration()` returned for the current step, on the device (no host sync),
+        so `first_nonfinite` can name the step a run diverged at, not the next check's step."""
+        values = torch.stack([(v if v.dim() == 0 else v.sum()).float() for v in stats.values()])
+        self.recorded.append((self.step, tuple(stats), values))
+
+    def first_nonfinite(self) -> tuple[int, dict[str, torch.Tensor]] | None:
+        """(step, values) of the first recorded step with a NaN/inf value, or None; one host sync.
+        The record is emptied: each check scans the steps since the previous one."""
+        recorded, self.recorded = self.recorded, []
+        if not recorded:
+            return None
+        finite = torch.stack([torch.isfinite(v).all() for _, _, v in recorded]).tolist()
+        if all(finite):
+            return None
+        step, names, values = recorded[finite.index(False)]
+        return step, dict(zip(names, values.unbind()))
+
     def divergence(self, stats: dict[str, torch.Tensor]) -> str | None:
         """Why the run has diverged (which losses or nets became NaN/inf), or None while all is finite."""
         if not all_finite(stats):

@@ -91,21 +91,24 @@ def train(config: dict[str, Any], chash: str, fresh: Callable[[], Trainer], file
                     status = {"status": "diverged", "step": trainer.step + 1, "reason": reason}
                     log.log(trainer.step + 1, {"loss_d": float("nan"), "loss_g": float("nan")})
                     break
+                trainer.record(stats)
                 window_steps += 1
                 bar.update(1)
                 last = trainer.step == steps
                 log_now = trainer.step % log_every == 0 or last
                 ckpt_now = trainer.step % ckpt_every == 0 and not last
                 if log_now or ckpt_now or stop:  # never checkpoint a diverged state
-                    reason = trainer.divergence(stats)
+                    # the first step since the last check with a NaN/inf value, else this step (its parameters)
+                    at, values = trainer.first_nonfinite() or (trainer.step, stats)
+                    reason = trainer.divergence(values)
                     if reason is not None:
-                        status = {"status": "diverged", "step": trainer.step, "reason": reason}
-                        log.log(trainer.step, to_floats(stats))  # the values it diverged with (NaN for non-finite ones)
+                        status = {"status": "diverged", "step": at, "reason": reason}
+                        log.log(at, to_floats(values))  # the values it diverged with (NaN for non-finite ones)
                         break
                 row: dict[str, float] = {}
                 if log_now:
                     now = time.perf_counter()
-                    row = to_floats(stats)
+                    row = to_floats(stats) | to_floats(trainer.grad_norms())
                     row["steps_per_sec"] = window_steps / max(now - window_start, 1e-9)
                     window_start, window_steps = now, 0
                 if tracker is not None and tracker.due(trainer.step, last):

@@ -14,7 +14,7 @@ build time
                                       discrimination `mbdisc`, D `dropout`)
   wrap_nets(G, D)                  -> (G, D)   e.g. spectral normalisation, BN -> LN in a critic
   setup(trainer)                   once the nets and optimisers exist (EMA copy, checks, LR)
-each discriminator step (n_critic per iteration; unrolled GAN adds k more before the G step)
+each discriminator step (n_critic per iteration; the unrolled GAN's look-ahead reruns these hooks)
   d_inputs(trainer, real, fake)    -> (real, fake) as the discriminator sees them
                                       (replay of old fakes, DiffAugment, instance noise, packing)
   d_targets(trainer, targets, n)   -> Targets for n discriminator outputs
@@ -23,11 +23,16 @@ each discriminator step (n_critic per iteration; unrolled GAN adds k more before
   before_d_optim(trainer)          after backward, before the optimiser step (gradient clipping)
   after_d_step(trainer)            after the optimiser step (weight clipping)
 each generator step
-  before_g_step(trainer)           (unrolled GAN: snapshot D and its optimiser, take k D steps)
+  before_g_step(trainer)           before the G step
+  g_step_context(trainer, fake, z, y_fake)
+                                   -> a context manager the G step runs in: the D that G is trained
+                                      against (unrolled GAN: D after k look-ahead steps, restored on exit)
   g_inputs(trainer, fake)          -> fake as the discriminator sees it (DiffAugment, noise, packing)
-  g_penalties(trainer, batch)      -> {name: loss term} added to the G loss (feature matching)
+  g_penalties(trainer, batch)      -> {name: loss term} added to the G loss (feature matching); a trick
+                                      whose `replaces_g_loss` is True makes these terms G's whole loss
+                                      (Salimans et al.'s feature matching), the adversarial term is dropped
   before_g_optim(trainer)          after backward, before the optimiser step (gradient clipping)
-  after_g_step(trainer)            (EMA update, unrolled GAN: restore D, LR schedule)
+  after_g_step(trainer)            (EMA update, LR schedule)
 sampling and persistence
   sampling_generator(G)            -> the module used to sample (EMA weights)
   state_dict() / load_state_dict() what a checkpoint must hold to resume bit-exactly (tensors,
@@ -47,8 +52,9 @@ several D steps per G step (`train: {n_critic: 5}`).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ContextManager
 
 import torch
 from torch import nn
@@ -110,6 +116,8 @@ class Trick:
     # (y_fake, DBatch.extras["z"], y_real): replay and PacGAN, which change which sample sits
     # where in D's batch, refuse to run next to such a trick.
     uses_sample_info: bool = False
+    # True when the trick's G terms replace G's adversarial loss instead of adding to it.
+    replaces_g_loss: bool = False
 
     def __init__(self, **hparams: Any) -> None:
         unknown = set(hparams) - set(self.defaults)
@@ -160,6 +168,10 @@ class Trick:
     def before_g_step(self, trainer: "Trainer") -> None:
         return None
 
+    def g_step_context(self, trainer: "Trainer", fake: torch.Tensor, z: torch.Tensor,
+                       y_fake: torch.Tensor | None) -> ContextManager[None]:
+        return contextlib.nullcontext()
+
     def g_inputs(self, trainer: "Trainer", fake: torch.Tensor) -> torch.Tensor:
         return fake
 
@@ -185,9 +197,10 @@ class Trick:
 
 HOOK_NAMES = (
     "arch_overrides", "wrap_nets", "setup", "d_inputs", "d_targets", "d_penalties", "before_d_optim",
-    "after_d_step", "before_g_step", "g_inputs", "g_penalties", "before_g_optim", "after_g_step",
+    "after_d_step", "before_g_step", "g_step_context", "g_inputs", "g_penalties", "before_g_optim", "after_g_step",
     "sampling_generator",
 )
+D_STEP_HOOKS = ("d_inputs", "d_targets", "d_penalties", "before_d_optim", "after_d_step")
 
 TRICKS: Registry[type[Trick]] = Registry("trick")
 
@@ -230,6 +243,8 @@ class Hooks:
     def __init__(self, tricks: list[Trick]) -> None:
         self.tricks = tricks
         self.by_hook: dict[str, list[Trick]] = {h: [t for t in tricks if overrides(t, h)] for h in HOOK_NAMES}
+        # G's loss includes the adversarial term unless a trick replaces it (`Trick.replaces_g_loss`)
+        self.g_adversarial = not any(t.replaces_g_loss for t in tricks)
 
     def get(self, name: str) -> Trick | None:
         """The trick registered as `name`, if this run uses it."""
@@ -261,6 +276,18 @@ class Hooks:
         for t in self.by_hook["d_targets"]:
             targets = t.d_targets(trainer, targets, n)
         return targets
+
+    def g_step_context(self, trainer: "Trainer", fake: torch.Tensor, z: torch.Tensor,
+                       y_fake: torch.Tensor | None) -> ContextManager[Any]:
+        """The tricks' G-step contexts, entered in order (a no-op when no trick has one)."""
+        tricks = self.by_hook["g_step_context"]
+        if not tricks:
+            return contextlib.nullcontext()
+        stack = contextlib.ExitStack()
+        with stack:
+            for t in tricks:
+                stack.enter_context(t.g_step_context(trainer, fake, z, y_fake))
+            return stack.pop_all()
 
     def g_inputs(self, trainer: "Trainer", fake: torch.Tensor) -> torch.Tensor:
         for t in self.by_hook["g_inputs"]:

@@ -10,8 +10,8 @@ data-efficient-gans, DiffAugment_pytorch.py): translation by up to `ratio` of
 the side with zero padding, a cutout square of `ratio` of the side set to 0,
 and colour = brightness + U(-0.5, 0.5), saturation x U(0, 2), contrast x
 U(0.5, 1.5). Zero is mid-grey in [-1, 1], so translation and cutout stay in
-range; colour can leave [-1, 1], so `color(..., clamp=True)` clamps back to the
-data range (the reference code does not).
+range; colour can leave [-1, 1], as in the reference code (`color(..., clamp=True)`
+clamps back to the data range).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
     return x * keep[:, None].to(x.dtype)
 
 
-def color(x: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+def color(x: torch.Tensor, clamp: bool = False) -> torch.Tensor:
     """Random brightness, saturation and contrast per image (clamped to [-1, 1] when `clamp`)."""
     x = x + (_rand(x, 1, 1, 1) - 0.5)
     mean_c = x.mean(dim=1, keepdim=True)

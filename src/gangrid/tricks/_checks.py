@@ -41,6 +41,13 @@ def _needs_labels(net: torch.nn.Module, x: torch.Tensor) -> bool:
     return False
 
 
+def d_needs_labels(trainer: "Trainer") -> bool:
+    """True when the run's discriminator is class-conditional (it refuses to score without labels)."""
+    if not trainer.data.n_classes:
+        return False
+    return _needs_labels(trainer.d, torch.zeros(1, *trainer.data.shape, device=trainer.device))
+
+
 def require_unconditional(trainer: "Trainer", trick: str) -> None:
     """ConfigError when G or D is class-conditional, or another trick of the run pairs fakes with
     per-sample side information (labels, latent codes): `trick` changes which fake sits where."""

@@ -1,4 +1,4 @@
-"""Dropout in the discriminator (000:2597; p 0.3-0.5): families add nn.Dropout(p) after
+"""Dropout in the discriminator (p 0.3-0.5; Salimans et al. 2016 use 0.5): families add nn.Dropout(p) after
 each hidden block of D when their preset carries `dropout: p`."""
 
 from __future__ import annotations

@@ -16,14 +16,15 @@ if TYPE_CHECKING:
 
 @register_trick("diffaugment")
 class DiffAugment(Trick):
-    """policy: ops applied in order, from translation / cutout / color (the paper's
-    'color,translation,cutout' for few-shot data). Ratios as in the paper (1/8 shift,
-    1/2 cutout). `clamp` keeps colour-augmented images in [-1, 1] (the reference code
-    does not clamp). On 2-D points only `translation` has a meaning: each point is
-    shifted by U(-point_shift, point_shift) per coordinate; cutout and color are skipped."""
+    """policy: ops applied in order, from color / translation / cutout (default: the paper's
+    'color,translation,cutout', in that order, so cutout squares stay 0). Ratios as in the paper
+    (1/8 shift, 1/2 cutout). `clamp: true` clips colour-augmented images back to [-1, 1], a
+    departure: the reference code does not clamp (the default). On 2-D points only `translation`
+    has a meaning: each point is shifted by U(-point_shift, point_shift) per coordinate; cutout
+    and color are skipped."""
 
-    defaults = {"policy": ["translation", "cutout", "color"], "translation": 0.125, "cutout": 0.5,
-                "clamp": True, "point_shift": 0.125}
+    defaults = {"policy": ["color", "translation", "cutout"], "translation": 0.125, "cutout": 0.5,
+                "clamp": False, "point_shift": 0.125}
     order = 20  # after the replay buffer (which stores raw fakes), before noise and packing
 
     def check(self) -> None:

@@ -1,7 +1,7 @@
 """Exponential moving average of the generator's weights, used for sampling (Karras et al. 2018;
 Yazici et al. 2019): G_ema <- decay * G_ema + (1 - decay) * G after every G step.
 
-`decay` is the fraction KEPT (0.999: standard practice, not in the texts). That is the
+`decay` is the fraction KEPT (0.999: standard practice, e.g. Karras et al. 2018). That is the
 Keras/TF convention for BatchNorm `momentum` (0.99 = keep 99%); PyTorch's BatchNorm
 `momentum` is the opposite, the weight of the NEW value (0.1 = keep 90%). G's BatchNorm
 running statistics are copied into G_ema, not averaged.

@@ -1,4 +1,4 @@
-"""Gradient-norm clipping (000:2503-2506): the global L2 norm of each network's gradients is
+"""Gradient-norm clipping: the global L2 norm of each network's gradients is
 rescaled to at most `max_norm` before its optimiser step (no host sync: the clip factor
 stays on the device)."""
 

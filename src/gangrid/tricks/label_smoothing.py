@@ -1,8 +1,8 @@
 """Label smoothing of the discriminator's targets (Salimans et al. 2016; Szegedy et al. 2016).
 
 One-sided (real 0.9, fake 0) is the recommended form; two-sided uses fake 0.1.
-Note the reference text's bug (000:749): `torch.zeros(n) * 0.1` is 0, so its
-"two-sided" code is one-sided; here the fake target really is `fake`.
+A common bug makes "two-sided" code one-sided (`torch.zeros(n) * 0.1` is 0); here the fake
+target really is `fake`.
 Only losses with labels (minimax, ns, lsgan) use targets; hinge and Wasserstein ignore them.
 """
 

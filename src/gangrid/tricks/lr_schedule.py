@@ -1,4 +1,4 @@
-"""Learning-rate schedules for both optimisers (000:2548-2551, 5108-5126).
+"""Learning-rate schedules for both optimisers.
 
 kind `step`: lr = base * gamma ** floor(t / (every * steps)) (StepLR with a step size given
 as a fraction of training); kind `linear`: lr = base until `start * steps`, then linear

@@ -5,11 +5,19 @@ proportion to `stage_weights` (equal by default). Stage 0 trains at 4x4; every l
 spends its first `fade` fraction fading the new layers in (alpha rising linearly from 0 to
 1), then trains them at alpha = 1. Before each step the trick writes (stage, alpha) into the
 generator's and discriminator's `progress` buffers (which checkpoints and EMA carry).
+
+During a fade-in the real images D sees are blended between the two resolutions exactly as
+G's output is: lerp(up2(avgpool2(x_s)), x_s, alpha), x_s the reals at the stage's resolution
+(the paper's Sec. 3 and `process_reals` of its code). They reach D nearest-upsampled to the
+full resolution, which D's average pooling undoes exactly.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
 
 from gangrid.errors import ConfigError
 from gangrid.tricks import Trick, register_trick
@@ -33,6 +41,16 @@ def schedule(step: int, total: int, n_stages: int, fade: float = 0.5, weights: l
     return stage, min(1.0, pos / fade)
 
 
+def fade_reals(x: torch.Tensor, size: int, alpha: float) -> torch.Tensor:
+    """Full-resolution images `x` as the stage of resolution `size` sees them during a fade-in:
+    lerp(up2(avgpool2(x_s)), x_s, alpha) with x_s = x average-pooled to `size`, nearest-upsampled back."""
+    res = x.shape[-1]
+    x_s = F.avg_pool2d(x, res // size) if res > size else x
+    low = F.interpolate(F.avg_pool2d(x_s, 2), scale_factor=2, mode="nearest")
+    out = torch.lerp(low, x_s, alpha)
+    return F.interpolate(out, scale_factor=res // size, mode="nearest") if res > size else out
+
+
 @register_trick("progressive")
 class ProgressiveGrowing(Trick):
     """fade: share of each stage (after the first) spent fading in; stage_weights: relative
@@ -49,9 +67,19 @@ class ProgressiveGrowing(Trick):
 
     def apply(self, trainer: "Trainer", step: int) -> None:
         """Set the nets' (stage, alpha) for training step `step`."""
-        stage, alpha = schedule(step, int(trainer.config["train"]["steps"]), trainer.g.n_stages, self.hp["fade"], self.hp["stage_weights"])
+        stage, alpha = self.stage_at(trainer, step)
         trainer.g.set_progress(stage, alpha)
         trainer.d.set_progress(stage, alpha)
+
+    def stage_at(self, trainer: "Trainer", step: int) -> tuple[int, float]:
+        """(stage, alpha) of training step `step`."""
+        return schedule(step, int(trainer.config["train"]["steps"]), trainer.g.n_stages, self.hp["fade"], self.hp["stage_weights"])
+
+    def d_inputs(self, trainer: "Trainer", real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        stage, alpha = self.stage_at(trainer, trainer.step)  # what `apply` wrote for this step (no host sync)
+        if stage == 0 or alpha >= 1.0 or real.dim() != 4:
+            return real, fake
+        return fade_reals(real, 4 * 2**stage, alpha), fake
 
     def setup(self, trainer: "Trainer") -> None:
         run = trainer.config["run"]["name"]

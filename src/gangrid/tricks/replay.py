@@ -1,7 +1,7 @@
-"""Experience replay of old fakes (Shrivastava et al. 2017; the CycleGAN image pool, 000:5128-5149).
+"""Experience replay of old fakes (Shrivastava et al. 2017; the CycleGAN image pool).
 
-A buffer of `size` past fake *samples* (not batches: the text's pool stores whole batches,
-000:5132) feeds D. While it fills, fakes are stored and used as they are. Once full, each
+A buffer of `size` past fake *samples* (not whole batches) feeds D. While it fills, fakes are
+stored and used as they are. Once full, each
 fake of the D batch is, with probability p, swapped with a random stored one: D sees the
 old sample and the new one takes its slot. Slots of one batch are distinct (a random
 permutation), so the update is order-independent and deterministic on every device.
@@ -33,14 +33,15 @@ class ReplayBuffer:
         self.count = 0  # filled slots (a Python int: no host sync)
 
     def query(self, fake: torch.Tensor) -> torch.Tensor:
-        """The batch D sees for this batch of new fakes; stores the new fakes."""
-        fake = fake.detach()
+        """The batch D sees for this batch of new fakes; stores the new fakes (detached). The new fakes
+        D sees keep their graph (the unrolled GAN's look-ahead differentiates through them)."""
+        new = fake.detach()
         if self.buffer is None:
             self.buffer = torch.empty(self.size, *fake.shape[1:], dtype=fake.dtype, device=fake.device)
         b = fake.shape[0]
         if self.count < self.size:  # filling: store what fits, use the new fakes unchanged
             n = min(b, self.size - self.count)
-            self.buffer[self.count : self.count + n] = fake[:n]
+            self.buffer[self.count : self.count + n] = new[:n]
             self.count += n
             return fake
         slots = torch.randperm(self.size, device=fake.device)[:b]
@@ -48,7 +49,7 @@ class ReplayBuffer:
         mask = swap.view(b, *([1] * (fake.dim() - 1)))
         old = self.buffer[slots]
         out = torch.where(mask, old, fake)
-        self.buffer[slots] = torch.where(mask, fake, old)
+        self.buffer[slots] = torch.where(mask, new, old)
         return out
 
     def state_dict(self) -> dict[str, Any]:

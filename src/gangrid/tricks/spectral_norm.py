@@ -3,8 +3,12 @@
 (1 per training forward pass; the vectors u, v are buffers, so checkpoints hold them).
 
 Conv weights are normalised as the (C_out, C_in*k*k) matrix, as in the paper (dim 1 =
-output channels for ConvTranspose2d). Minibatch-discrimination tensors are plain
-parameters and are not normalised."""
+output channels for ConvTranspose2d). D's class embeddings (the projection discriminator's
+and BigGAN's, the cGAN's label embedding) are normalised too, as the (n_classes, dim) matrix:
+the SNGAN-projection reference code (Miyato & Koyama 2018) uses SNEmbedID there, and BigGAN's
+D an SN embedding. G's embeddings are not (in BigGAN's code G's shared embedding is plain; its
+class-conditional BN gains come from SN linear layers). Minibatch-discrimination tensors are
+plain parameters and are not normalised."""
 
 from __future__ import annotations
 
@@ -17,10 +21,12 @@ from gangrid.tricks import Trick, register_trick
 LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 
 
-def apply_spectral_norm(module: nn.Module, n_power_iterations: int = 1) -> nn.Module:
-    """Parametrise every conv / linear weight of `module` by its spectral normalisation."""
+def apply_spectral_norm(module: nn.Module, n_power_iterations: int = 1, embeddings: bool = False) -> nn.Module:
+    """Parametrise every conv / linear weight of `module` (and every embedding table, with
+    `embeddings`) by its spectral normalisation."""
+    layers = (*LAYERS, nn.Embedding) if embeddings else LAYERS
     for m in list(module.modules()):
-        if isinstance(m, LAYERS) and not hasattr(m, "parametrizations"):
+        if isinstance(m, layers) and not hasattr(m, "parametrizations"):
             dim = 1 if isinstance(m, nn.ConvTranspose2d) else 0
             spectral_norm(m, n_power_iterations=n_power_iterations, dim=dim)
     return module
@@ -44,7 +50,7 @@ class SpectralNorm(Trick):
                 raise ConfigError(
                     f"spectral_norm: {which} has equalized-learning-rate layers ({', '.join(uncovered)}), which it "
                     f"would leave unnormalised; regularise ProGAN / StyleGAN nets with r1 or wgan_gp instead")
-        d = apply_spectral_norm(d, self.hp["n_power_iterations"])
+        d = apply_spectral_norm(d, self.hp["n_power_iterations"], embeddings=True)
         if self.hp["generator"]:
             g = apply_spectral_norm(g, self.hp["n_power_iterations"])
         return g, d

@@ -1,8 +1,7 @@
 """StyleGAN's style-mixing regularisation (Karras et al. 2019), implied by the `stylegan` presets.
 
 With probability `prob` a training batch takes its styles from two latents, switching at a
-random layer (see `gangrid.nets.stylegan`). The paper uses 0.9; the course notes (000:7247-7248)
-describe a 40% share of mixed batches. A trick preset `{style_mixing: {prob: 0.0}}` turns it
+random layer (see `gangrid.nets.stylegan`). The paper uses 0.9. A trick preset `{style_mixing: {prob: 0.0}}` turns it
 off for an ablation.
 """
 

@@ -1,16 +1,13 @@
 """Terms of the translation objectives, as tricks (registered in `gangrid.tricks`).
 
-  l1_target   pix2pix: weight * E|G(a) - b|_1, lambda_L1 = 100 (Isola et al. 2017; 002:510-612);
+  l1_target   pix2pix: weight * E|G(a) - b|_1, lambda_L1 = 100 (Isola et al. 2017);
               needs paired data.
   cycle       CycleGAN: weight * (E|F(G(a)) - a|_1 + E|G(F(b)) - b|_1), lambda_cyc = 10.
-  identity    CycleGAN: weight * lambda_cyc * (E|G(b) - b|_1 + E|F(a) - a|_1), weight 0.5
-              (002:1003-1046). G maps A -> B, so G is fed *b* and should leave it unchanged,
-              and F is fed *a*: the texts' formula E|G(a) - a| + E|F(b) - b| (002:946) has
-              the directions swapped (TECHNIQUES.md section 6); the code in 002:1024-1030
-              and the paper's is the one implemented here.
-  image_pool  the history of generated images D is trained on (Shrivastava et al. 2017;
-              000:5128-5149): `size` images (not batches, TECHNIQUES.md section 6) per
-              direction; size 0 turns it off.
+  identity    CycleGAN: weight * lambda_cyc * (E|G(b) - b|_1 + E|F(a) - a|_1), weight 0.5 (Zhu et al.
+              2017 and their code). G maps A -> B, so G is fed *b* and should leave it unchanged,
+              and F is fed *a* (E|G(a) - a| + E|F(b) - b| has the directions swapped).
+  image_pool  the history of generated images D is trained on (Shrivastava et al. 2017; Zhu et al.
+              2017): `size` images (not batches) per direction; size 0 turns it off.
 
 They are used by `gangrid.kinds.translation.trainer.TranslationTrainer` only; in a GAN study
 they are a ConfigError. Randomness (the pool's draws) comes from the global torch RNG,
@@ -149,7 +146,7 @@ class ImagePool:
     full, each incoming image is, with probability p, swapped with a stored one chosen at
     random (D sees the old image, the new one takes its place); otherwise it is returned
     itself. The images swapped in one batch take distinct slots. Images, not batches, are
-    the unit (the texts' pool of batches, 000:5132, is a known error).
+    the unit, as in the CycleGAN code.
     """
 
     def __init__(self, size: int, p: float = 0.5, device: torch.device | str = "cpu") -> None:

@@ -45,6 +45,7 @@ class GanTrainer(Trainer):
         self.channels_last = data.kind == "image" and train.get("memory_format", "channels_last") == "channels_last"
         self.amp_dtype = {"fp32": None, "bf16": torch.bfloat16}[train.get("precision", "fp32")]
         self.last_real: torch.Tensor | None = None
+        self.last_y: torch.Tensor | None = None
         super().__init__(config, data, device, optimizers)
 
     def build_nets(self) -> tuple[nn.Module, nn.Module]:
@@ -77,14 +78,14 @@ class GanTrainer(Trainer):
         return torch.randint(self.data.n_classes, (n,), device=self.device)
 
     def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The next real batch in model space (channels_last for images), remembered as `last_real`."""
+        """The next real batch in model space (channels_last for images), remembered as `last_real`, `last_y`."""
         assert self.sampler is not None, "attach_data() first"
         x, y = self.sampler.next()
         if x.dtype == torch.uint8:
             x = (x.float() - 127.5) / 127.5
         if self.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
-        self.last_real = x
+        self.last_real, self.last_y = x, y
         return x, y
 
     def autocast(self) -> torch.autocast:
@@ -93,20 +94,35 @@ class GanTrainer(Trainer):
 
     # --- one update -------------------------------------------------------
     def d_step(self, fake: torch.Tensor | None = None, y_fake: torch.Tensor | None = None,
-               z: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """One discriminator update on a real batch and `fake` (a fresh no-grad batch if None).
+               z: torch.Tensor | None = None,
+               real: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> dict[str, torch.Tensor]:
+        """One discriminator update on a real batch (the next one, or `real` = (x, y)) and `fake`
+        (a fresh no-grad batch if None).
 
         `z`, the latent batch that generated `fake`, reaches the tricks as
         `DBatch.extras["z"]` (InfoGAN's Q loss needs the codes in the D step).
         """
-        real, y_real = self.real_batch()
-        with self.autocast():
-            if fake is None:
-                y_fake = self.sample_labels(len(real))
-                z = self.sample_z(len(real))
+        x, y_real = real if real is not None else self.real_batch()
+        if fake is None:
+            with self.autocast():
+                y_fake = self.sample_labels(len(x))
+                z = self.sample_z(len(x))
                 with torch.no_grad():
                     fake = self.g(z, y_fake)
-            real_in, fake_in = self.hooks.d_inputs(self, real, fake.detach())
+        total, stats = self.d_loss(x, y_real, fake.detach(), y_fake, z)
+        zero_grad(self.opt_d)
+        total.backward()
+        self.hooks.call("before_d_optim", self)
+        optimizer_step(self.opt_d)
+        self.hooks.call("after_d_step", self)
+        return stats
+
+    def d_loss(self, real: torch.Tensor, y_real: torch.Tensor | None, fake: torch.Tensor, y_fake: torch.Tensor | None,
+               z: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's objective on (real, fake) through the tricks' D hooks: (loss + penalties, detached stats).
+        `fake` keeps its graph to G if it has one (the unrolled GAN differentiates through D's updates)."""
+        with self.autocast():
+            real_in, fake_in = self.hooks.d_inputs(self, real, fake)
             out_real = self.d(real_in, y_real)
             out_fake = self.d(fake_in, y_fake)
             targets = self.hooks.d_targets(self, len(real_in))
@@ -115,13 +131,8 @@ class GanTrainer(Trainer):
                            y_fake, extras={"z": z} if z is not None else {})
             terms = self.hooks.d_penalties(self, batch)
             total = loss + sum(terms.values()) if terms else loss
-        zero_grad(self.opt_d)
-        total.backward()
-        self.hooks.call("before_d_optim", self)
-        optimizer_step(self.opt_d)
-        self.hooks.call("after_d_step", self)
-        return {"loss_d": loss.detach(), "d_real": out_real.logits.detach().mean(), "d_fake": out_fake.logits.detach().mean(),
-                **{f"d_{k}": v.detach() for k, v in terms.items()}}
+        return total, {"loss_d": loss.detach(), "d_real": out_real.logits.detach().mean(),
+                       "d_fake": out_fake.logits.detach().mean(), **{f"d_{k}": v.detach() for k, v in terms.items()}}
 
     def _d_params(self) -> list[torch.nn.Parameter]:
         """D's trainable parameters, cached (freezing them for the G backward is then a flat loop)."""
@@ -141,7 +152,10 @@ class GanTrainer(Trainer):
                 loss = self.loss.g(out.logits.float())
                 batch = GBatch(fake_in, out.logits, out.features, z, y_fake, self.last_real)
                 terms = self.hooks.g_penalties(self, batch)
-                total = loss + sum(terms.values()) if terms else loss
+                if not self.hooks.g_adversarial:  # a trick's terms are G's whole loss (feature matching)
+                    total = sum(terms.values())
+                else:
+                    total = loss + sum(terms.values()) if terms else loss
             zero_grad(self.opt_g)
             total.backward()
         finally:
@@ -164,7 +178,8 @@ class GanTrainer(Trainer):
             fake = self.g(z, y_fake)
         stats = self.d_step(fake, y_fake, z)
         self.hooks.call("before_g_step", self)
-        stats.update(self.g_step(fake, z, y_fake))
+        with self.hooks.g_step_context(self, fake, z, y_fake):  # the D the G step is taken against (unrolled GAN)
+            stats.update(self.g_step(fake, z, y_fake))
         self.hooks.call("after_g_step", self)
         self.step += 1
         return stats

@@ -3,7 +3,7 @@
 Images of the training size go through the generator once. Larger images are cut into
 overlapping windows of the training size (stride = size * (1 - overlap), the last window
 flush with the border), each window is translated, and the outputs are blended with
-pyramid weights (highest at a window's centre), so window seams do not show (002:1167-1173).
+pyramid weights (highest at a window's centre), so window seams do not show.
 Images smaller than the training size are reflection-padded to it and cropped back.
 Outputs are PNGs named after the inputs, with the inputs' size and the model's channels.
 """

@@ -31,7 +31,8 @@ from gangrid.tricks.translation import TBatch, TranslationTrick
 # Hooks of gangrid.tricks that the translation loop calls (with the same meaning as in the GAN loop).
 SUPPORTED_HOOKS = ("setup", "wrap_nets", "d_targets", "before_d_optim", "after_d_step", "before_g_optim",
                    "after_g_step", "sampling_generator")
-UNSUPPORTED_HOOKS = ("arch_overrides", "d_inputs", "d_penalties", "before_g_step", "g_inputs", "g_penalties")
+UNSUPPORTED_HOOKS = ("arch_overrides", "d_inputs", "d_penalties", "before_g_step", "g_step_context", "g_inputs",
+                     "g_penalties")
 DOMAIN_OF = {"ab": "b", "ba": "a"}  # the domain a direction translates into
 SOURCE_OF = {"ab": "a", "ba": "b"}
 

@@ -1,5 +1,5 @@
-"""Training curves from the DVCLive logs: one panel per logged series (D/G losses, gradient norms, ...; the
-in-training metrics under `eval/` are the progress figure's).
+"""Training curves from the DVCLive logs: one panel per logged series (D/G losses, D outputs, gradient norms of G
+and D; the in-training metrics under `eval/` are the progress figure's).
 
 Reads `results/<study>/<run>/train_log/plots/metrics/**/*.tsv` (columns `step`
 and the value). Per variant: the mean over finished seeds at each logged step
