@@ -117,8 +117,10 @@ def test_translation_presets_train_with_their_papers_objectives(params):
     (lsgan's G carries Mao et al.'s 1/2, which halved it against the cycle terms)."""
     from gangrid.config import find_run, iter_runs, resolve_run
 
+    expected = {"pix2pix16": "pix2pix", "cyclegan16": "cyclegan", "cyclegan16_noid": "cyclegan"}
+    params["studies"]["translation"]["archs"] = list(expected)  # every translation preset (presets/full.yaml's list)
     fns = {spec.arch: resolve_run(params, spec)["loss"]["fn"] for spec in iter_runs(params, ["translation"])}
-    assert fns == {"pix2pix16": "pix2pix", "cyclegan16": "cyclegan", "cyclegan16_noid": "cyclegan"}
+    assert fns == expected
     cfg = resolve_run(params, find_run(params, "translation", "edges2digits-cyclegan16-paper-none-s0"))
     assert cfg["tricks"]["cycle"]["weight"] * cfg["tricks"]["identity"]["weight"] == 5.0
     d_out = torch.tensor([0.0, 0.5])  # G's term: MSE(D(G(a)), 1) = (1 + 0.25) / 2

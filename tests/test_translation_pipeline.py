@@ -34,7 +34,8 @@ def tiny_params() -> dict:
     for name in ("pix2pix16", "cyclegan16", "cyclegan16_noid"):
         params["archs"][name].update(TINY_ARCH)
     study = params["studies"]["translation"]
-    study.update(seeds=[0], train={"steps": 6, "batch_size": 8, "checkpoint_every": 3, "log_every": 2})
+    study.update(seeds=[0], archs=["pix2pix16", "cyclegan16", "cyclegan16_noid"],
+                 train={"steps": 6, "batch_size": 8, "checkpoint_every": 3, "log_every": 2})
     unpaired = {**copy.deepcopy(study), "datasets": ["ones2sevens"], "archs": ["cyclegan16"]}
     unpaired["baseline"] = {"arch": "cyclegan16", "loss": "paper", "trick": "none"}
     params["studies"] = {"translation": study, "unpaired": unpaired}
