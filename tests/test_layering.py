@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "gangrid"
 LAYERS: dict[str, tuple[str, ...]] = {
     "base": ("gangrid", "gangrid.errors", "gangrid.registry", "gangrid.io", "gangrid.config", "gangrid.runtime",
-             "gangrid.artifacts", "gangrid.stagetable", "gangrid.timings", "gangrid.plotting"),
+             "gangrid.artifacts", "gangrid.stagetable", "gangrid.timings", "gangrid.plotting", "gangrid.yaml12"),
     "data": ("gangrid.data",),
     "models": ("gangrid.nets", "gangrid.losses", "gangrid.tricks", "gangrid.metrics", "gangrid.classifier"),
     "training": ("gangrid.training", "gangrid.kinds"),

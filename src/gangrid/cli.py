@@ -26,7 +26,7 @@ Handler = Callable[[argparse.Namespace, dict[str, Any]], int | None]
 def _params(args: argparse.Namespace, full: bool = True) -> dict[str, Any]:
     from gangrid.config import load_params
 
-    params = load_params(args.params)
+    params = load_params(args.params, args.sets)
     if full:
         from gangrid.validate import validate
 
@@ -44,7 +44,7 @@ def cmd_validate(args: argparse.Namespace, params: dict[str, Any]) -> None:
     from gangrid.config import iter_runs
 
     n = sum(1 for _ in iter_runs(params))
-    print(f"{' + '.join(args.params)}: ok ({len(params['studies'])} studies, {n} runs)")
+    print(f"{' + '.join([*args.params, *(f'--set {s}' for s in args.sets)])}: ok ({len(params['studies'])} studies, {n} runs)")
 
 
 def cmd_runs(args: argparse.Namespace, params: dict[str, Any]) -> None:
@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--params", action="append", metavar="FILE",
         help="params file (default: params.yaml); repeat to overlay presets on it, e.g. "
              "--params params.yaml --params presets/paper.yaml (also: GANGRID_PARAMS=a.yaml:b.yaml)")
+    parser.add_argument(
+        "--set", action="append", default=[], dest="sets", metavar="KEY=VALUE",
+        help="set a params key after the files, e.g. --set train.lr=1e-4 (the value is YAML 1.2; null deletes the key)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:

@@ -1,11 +1,12 @@
 # Shared definitions: the params file (schema-validated), the grid of runs, resources, code inputs.
 import json
 import os
+import shlex
 from pathlib import Path
 
 from snakemake.utils import validate
 
-from gangrid.config import SCHEMA_FILE, iter_runs, load_params
+from gangrid.config import SCHEMA_FILE, iter_runs, load_params, overrides_as_sets
 from gangrid.kinds import owner_of, study_kind
 from gangrid.stagetable import STAGES, code_paths
 
@@ -14,11 +15,14 @@ configfile: "params.yaml"
 
 
 # `--configfile presets/X.yaml` overlays a preset on params.yaml (mappings merge, lists replace,
-# null deletes: gangrid.config.overlay); every gangrid command gets the same files, in order.
+# null deletes: gangrid.config.overlay), then `--config 'train={lr: 1e-4}'` on top (values read as
+# YAML 1.2, as DVC and gangrid read params.yaml; Snakemake's own `config` is not used). Every gangrid
+# command gets the same files, in order, and the `--config` values as `--set KEY=VALUE`.
 PARAMS_FILES = ["params.yaml"] + [str(f) for f in workflow.overwrite_configfiles if str(f) != "params.yaml"]
-P = load_params(PARAMS_FILES)
+SETS = overrides_as_sets(dict(workflow.config_settings.config))
+P = load_params(PARAMS_FILES, SETS)
 validate(P, str(SCHEMA_FILE))
-GANGRID = "gangrid " + " ".join(f"--params {f}" for f in PARAMS_FILES)
+GANGRID = "gangrid " + " ".join([f"--params {f}" for f in PARAMS_FILES] + [f"--set {shlex.quote(s)}" for s in SETS])
 
 RUNS = {(s.study, s.name): s for s in iter_runs(P)}
 STUDIES = list(P["studies"])
