@@ -28,9 +28,9 @@ def _params(args: argparse.Namespace, full: bool = True) -> dict[str, Any]:
 
     params = load_params(args.params, args.sets)
     if full:
-        from gangrid.validate import validate
+        from gangrid.preflight import check_params
 
-        validate(params)
+        check_params(params, deep=args.command == "validate")
     return params
 
 
@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    add("validate", cmd_validate, "check params.yaml (structure, names, ranges)")
+    add("validate", cmd_validate, "check params.yaml (structure, names, ranges, settings, memory, every run's build)")
     p = add("preset", cmd_preset, "rewrite params.yaml with a preset overlay applied (comments kept), e.g. presets/paper.yaml")
     p.add_argument("preset", help="preset file: the keys it sets replace params.yaml's (mappings merge, null deletes)")
     p = add("pipelines", cmd_pipelines, "write dvc.yaml and pipelines/<study>/dvc.yaml (the DVC stages) from params.yaml")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -148,8 +149,8 @@ def check_schema(params: dict[str, Any], source: str = PARAMS_FILE) -> None:
     err = errors[0]
     key = _key_path(err.absolute_path)
     message = err.message
-    if err.validator == "additionalProperties":
-        message = message.replace("Additional properties are not allowed", "unknown key(s)")
+    if err.validator in ("additionalProperties", "unevaluatedProperties"):
+        message = re.sub(r"(Additional|Unevaluated) properties are not allowed", "unknown key(s)", message)
     elif err.validator == "pattern":
         message = f"{err.instance!r} is not a valid name (letters, digits, '_' and '+' only)"
     elif err.validator == "propertyNames":
