@@ -6,8 +6,8 @@
 #   snakemake -j2 --configfile presets/paper.yaml   # another complete params file
 #   snakemake --report reports/snakemake.html       # HTML report: tables, figures, samples, runtimes
 #
-# Layout (snakemake-workflows conventions): the params file is validated against
-# src/gangrid/params.schema.yaml; rules live in workflow/rules/*.smk; every rule
+# Layout (snakemake-workflows conventions): the params file is checked as `gangrid validate` checks it (and against
+# src/gangrid/params.schema.yaml); rules live in workflow/rules/*.smk; every rule
 # has a log (logs/) and a benchmark (benchmarks/); report captions in workflow/report/.
 # The rules are made from the stage table (src/gangrid/stagetable.py), which the DVC
 # pipeline files are written from too. The grid comes from the params file: adding a

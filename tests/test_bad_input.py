@@ -174,7 +174,18 @@ CASES = [
     ("checkpoint-missing", finished_run(checkpoint=None), ["sample", "modes2d", RUN], [f"results/modes2d/{RUN}/checkpoint.pt", "missing"]),
     ("status-malformed", finished_run(status="{finished"), ["sample", "modes2d", RUN], [f"results/modes2d/{RUN}/status.json", "JSON"]),
     ("samples-missing", finished_run(), ["evaluate", "modes2d", RUN], [f"results/modes2d/{RUN}/samples.npz"]),
+    # issue 21: what only a later stage used to refuse is refused by `gangrid validate` (and by every stage)
+    ("pacgan-batch-not-a-multiple", add_preset("tricks", "pac3", {"pacgan": {"m": 3}}, "tricks"), ["validate"],
+     ["pacgan", "train.batch_size 100 is not a multiple of the pack size m=3", "archs.mlp2d.train.batch_size"]),
+    ("report-confidence-out-of-range", set_key("report.confidence", 1.5), ["validate"], ["report.confidence", "1.5"]),
+    ("report-confidence-at-the-first-stage", set_key("report.confidence", 1.5), ["download", "ring8"],
+     ["report.confidence", "1.5"]),
+    ("eval-unknown-key", set_key("eval.n_sample", 100), ["validate"], ["eval", "unknown key", "n_sample"]),
+    ("eval-classifier-unknown-key", set_key("eval.classifier.epoch", 3), ["validate"], ["eval.classifier", "epoch"]),
+    ("eval-n-samples-beyond-memory", set_key("eval.n_samples", 100_000_000), ["validate"],
+     ["eval.n_samples: 100000000", "MB in the evaluate stage", "resources.eval.mem_mb = 4000"]),
 ]
+ISSUE_21 = ["pacgan-batch-not-a-multiple", "report-confidence-out-of-range", "eval-unknown-key", "eval-n-samples-beyond-memory"]
 
 
 @pytest.mark.parametrize("edit,argv,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
@@ -221,3 +232,52 @@ def test_console_error_is_one_line(base_repo, tmp_path, case):
     assert all(text in lines[0] for text in expected), lines[0]
     assert snapshot(root) == before
     assert not (root / "PWNED").exists()
+
+
+@pytest.mark.parametrize("case", ISSUE_21)
+def test_snakemake_start_stops_with_the_validate_line(base_repo, tmp_path, monkeypatch, capsys, case):
+    """The Snakefile's params (gangrid.preflight.snakemake_params, in Snakemake's main process) stop before any job
+    is scheduled: status 2 and exactly the line `gangrid validate` prints."""
+    from gangrid.preflight import snakemake_params
+
+    _, edit, _, _ = next(c for c in CASES if c[0] == case)
+    root = tmp_path / "repo"
+    shutil.copytree(base_repo, root)
+    edit(root)
+    monkeypatch.chdir(root)
+    assert main(["validate"]) == 2
+    line = capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        snakemake_params(["params.yaml"], {}, main=True)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == line
+
+
+@pytest.mark.pipeline
+@pytest.mark.slow
+def test_snakemake_dry_run_stops_before_scheduling(tmp_path):
+    """`snakemake -n` itself on a grid its train stage would refuse: gangrid validate's one line, status 2, no job.
+    Then `--config` mends it: its values (YAML 1.2, like the file's) reach every job's gangrid command as `--set`."""
+    from pipeline_repo import make_repo, sh, tiny_grid
+    from reliability_util import gangrid
+
+    def pacgan3(params):
+        tiny_grid(params)
+        params["tricks"]["pac3"] = {"pacgan": {"m": 3}}
+        params["studies"]["modes2d"]["tricks"] = ["none", "pac3"]
+
+    repo = make_repo(tmp_path / "repo", edit=pacgan3)
+    code, expected = gangrid(repo, "validate")
+    proc = sh(["snakemake", "-n"], repo, check=False)
+    assert code == proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines == expected.strip().splitlines() and len(lines) == 1, proc.stderr
+    assert "pack size m=3" in lines[0] and "Job stats" not in proc.stdout
+
+    mended = sh(["snakemake", "-n", "-p", "--config", "tricks={pac3: {pacgan: {m: 2}}}", "train={lr: 1e-4}"], repo).stdout
+    sets = "--set tricks.pac3.pacgan.m=2 --set train.lr=0.0001"
+    commands = [line.split(": ", 1)[1] for line in mended.splitlines() if line.startswith("Shell command: gangrid ")]
+    assert all(line.startswith(f"gangrid --params params.yaml {sets} ") for line in commands), mended[-3000:]
+    assert any(line.endswith("train --quiet modes2d ring8-mlp2d-ns-pac3-s0 > logs/train/modes2d/ring8-mlp2d-ns-pac3-s0.log 2>&1")
+               for line in commands), mended[-3000:]
+    assert gangrid(repo, *sets.split(), "validate")[0] == 0

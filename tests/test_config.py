@@ -201,3 +201,64 @@ def test_params_mean_the_same_after_a_yaml_1_2_rewrite(path, tmp_path):
     rewritten = tmp_path / source.name
     rewritten.write_text(buf.getvalue())
     assert read_yaml(rewritten) == read_yaml(source)
+
+
+# --- issue 21: gangrid, DVC and Snakemake read params the same way (YAML 1.2) ----------------------------
+
+SCALARS = ["2e-3", "1e-4", "1E5", "-1e+2", "2.0e-4", ".5", "1.", "012", "0o17", "0x1F", "1_000", "yes", "off", "True",
+           "~", "+.5e3", "1:30"]
+
+
+def test_params_are_read_as_dvc_reads_them(tmp_path):
+    """Every plain scalar means what DVC's own params reader (ruamel, YAML 1.2) says: `lr: 2e-3` is a number."""
+    from dvc.utils.serialize._yaml import parse_yaml
+
+    from gangrid.config import read_yaml
+
+    text = "".join(f"k{i}: {v}\n" for i, v in enumerate(SCALARS))
+    (tmp_path / "p.yaml").write_text(text)
+    ours, dvc = read_yaml(tmp_path / "p.yaml"), parse_yaml(text, "p.yaml")
+    assert ours == dvc and [type(v) for v in ours.values()] == [type(v) for v in dvc.values()]
+    assert ours["k0"] == 0.002 and ours["k12"] == "off"
+
+
+def test_hand_written_learning_rates_validate(tmp_path, repo_root):
+    """`lr: 2e-3`, the way most people write it, in params.yaml and in a preset's train overrides."""
+    from gangrid.config import load_params
+
+    text = (repo_root / "params.yaml").read_text()
+    for old, new in (("  lr: 2.0e-4\n  betas: [0.5, 0.999]\n", "  lr: 2e-3\n  betas: [0.5, 0.999]\n"),
+                     ("  hinge: {fn: hinge}", "  hinge: {fn: hinge, train: {lr: 1e-4}}")):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    (tmp_path / "params.yaml").write_text(text)
+    loaded = load_params(tmp_path / "params.yaml")
+    validate(loaded)
+    assert loaded["train"]["lr"] == 0.002 and loaded["losses"]["hinge"]["train"]["lr"] == 1e-4
+
+
+def test_snakemake_config_and_gangrid_set_mean_what_the_file_means(repo_root):
+    """`snakemake --config 'train={lr: 1e-4}'` (whose nested values reach the Snakefile as strings) and
+    `gangrid --set train.lr=1e-4` give the value `train: {lr: 1e-4}` gives in params.yaml."""
+    from snakemake.cli import parse_config
+
+    from gangrid.config import load_params, overrides_as_sets
+
+    config = parse_config(["train={lr: 1e-4, betas: [0.0, 0.9], device: cpu}", "losses={hinge: {train: {lr: 2e-3}}}"])
+    assert config["train"]["lr"] == "1e-4"  # Snakemake's YAML BaseLoader: every nested scalar is a string
+    sets = overrides_as_sets(config)
+    assert sets == ["train.lr=0.0001", "train.betas=[0.0, 0.9]", 'train.device="cpu"', "losses.hinge.train.lr=0.002"]
+    params = load_params(repo_root / "params.yaml", sets)
+    assert params["train"]["lr"] == 1e-4 and params["train"]["betas"] == [0.0, 0.9] and params["train"]["device"] == "cpu"
+    assert params["losses"]["hinge"] == {"fn": "hinge", "train": {"lr": 0.002}}
+    assert params["train"]["steps"] == load_params(repo_root / "params.yaml")["train"]["steps"]  # mappings merge
+    assert load_params(repo_root / "params.yaml", ["train.lr=1e-4"])["train"]["lr"] == 1e-4
+    assert "threads" not in load_params(repo_root / "params.yaml", ["train.threads=null"])["train"]
+
+
+@pytest.mark.parametrize("bad", ["train.lr", "=1", "train..lr=1"])
+def test_set_needs_a_dotted_key_and_a_value(repo_root, bad):
+    from gangrid.config import load_params
+
+    with pytest.raises(ConfigError, match="--set .*expected KEY=VALUE"):
+        load_params(repo_root / "params.yaml", [bad])

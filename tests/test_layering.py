@@ -18,13 +18,15 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "gangrid"
 LAYERS: dict[str, tuple[str, ...]] = {
     "base": ("gangrid", "gangrid.errors", "gangrid.registry", "gangrid.io", "gangrid.config", "gangrid.runtime",
-             "gangrid.artifacts", "gangrid.stagetable", "gangrid.timings", "gangrid.plotting"),
+             "gangrid.artifacts", "gangrid.stagetable", "gangrid.timings", "gangrid.plotting", "gangrid.yaml12",
+             "gangrid.resources"),
     "data": ("gangrid.data",),
     "models": ("gangrid.nets", "gangrid.losses", "gangrid.tricks", "gangrid.metrics", "gangrid.classifier"),
     "training": ("gangrid.training", "gangrid.kinds"),
-    "stages": ("gangrid.stages", "gangrid.pipelines", "gangrid.validate", "gangrid.repro"),
+    "stages": ("gangrid.stages", "gangrid.pipelines", "gangrid.validate", "gangrid.memory", "gangrid.buildcheck",
+               "gangrid.repro"),
     "report": ("gangrid.report",),
-    "cli": ("gangrid.cli", "gangrid.worker", "gangrid.presets"),
+    "cli": ("gangrid.cli", "gangrid.worker", "gangrid.presets", "gangrid.preflight"),
 }
 ORDER = list(LAYERS)
 

@@ -18,19 +18,34 @@ import pytest
 import yaml
 
 from gangrid.config import iter_runs, load_params
-from pipeline_repo import git_commit, make_repo, run_stage_names, sh, stages_run, tiny_grid, write
+from pipeline_repo import REPO, git_commit, make_repo, run_stage_names, sh, stages_run, tiny_grid, write
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
 REPORTING = {"aggregate", "plots", "report"}
+GIT_ENV = {"GIT_AUTHOR_NAME": "gangrid-tests", "GIT_AUTHOR_EMAIL": "tests@gangrid.invalid", "GIT_COMMITTER_NAME":
+           "gangrid-tests", "GIT_COMMITTER_EMAIL": "tests@gangrid.invalid", "GIT_CONFIG_COUNT": "1",
+           "GIT_CONFIG_KEY_0": "commit.gpgsign", "GIT_CONFIG_VALUE_0": "false"}
+
+
+def readme_workflow() -> list[str]:
+    """The commands of the README's experiment workflow: the first code block under "Experiments with DVC"."""
+    section = (REPO / "README.md").read_text().split("## Experiments with DVC", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("  #", 1)[0].strip() for line in block.splitlines()]
+    return [c for c in commands if c]
 
 
 @pytest.fixture(scope="module")
 def grid_repo(tmp_path_factory) -> Path:
+    """The tiny grid reproduced and committed as the README says after `make run` (its `git add` line)."""
     repo = make_repo(tmp_path_factory.mktemp("orchestration") / "repo", edit=tiny_grid, steps=10)
     git_commit(repo, "tiny grid")
     sh(["dvc", "repro"], repo)
-    git_commit(repo, "results")
+    make_run, commit, *_ = readme_workflow()
+    assert make_run.startswith("make run") and commit.startswith("git add"), readme_workflow()
+    sh(["bash", "-c", commit], repo, env=GIT_ENV)
+    assert sh(["git", "status", "--porcelain"], repo).stdout == ""
     return repo
 
 
@@ -133,6 +148,30 @@ def test_snakemake_cluster_generic_completes_the_grid(grid_repo, tmp_path):
     assert figures and all(name in html for name in figures)
     assert "runs.csv" in html and "report.md" in html
     assert all(spec.name in html for spec in runs)
+
+
+def test_readme_experiment_workflow(grid_repo):
+    """The README's experiment, command for command, on the committed grid (the fixture ran `make run`'s `dvc repro`
+    and the README's commit): the experiment reruns the hinge runs, and `dvc exp show`, `dvc metrics diff HEAD <exp>`
+    and `gangrid compare HEAD <exp>` show HEAD's side and the experiment's."""
+    _, _, run, show, diff, compare = readme_workflow()
+    exp = run.split("-n ", 1)[1].split()[0]
+    params = params_of(grid_repo)
+    hinge = {s.dir.as_posix() for s in iter_runs(params) if s.loss == "hinge"}
+    try:
+        out = sh(["bash", "-c", run], grid_repo).stdout
+        assert stages_run(out) == run_stage_names(params, lambda s: s.loss == "hinge") | REPORTING, out
+        assert exp in sh(["bash", "-c", show], grid_repo).stdout
+        proc = sh(["bash", "-c", diff], grid_repo)
+        assert "failed to load" not in proc.stdout + proc.stderr, proc.stderr
+        rows = [line.split() for line in proc.stdout.splitlines()[1:] if line.strip()]
+        assert rows and {os.path.dirname(r[0]) for r in rows} <= hinge and all(len(r) == 5 for r in rows), proc.stdout
+        compared = sh(["bash", "-c", compare], grid_repo).stdout
+        assert "losses.hinge.train.lr" in compared and "ring8-mlp2d-hinge-none" in compared, compared
+    finally:  # leave the workspace as HEAD has it for the tests below (`dvc exp run` leaves the experiment in it;
+        # the checkout gives files new mtimes, hence this test comes after the Snakemake ones that need the old)
+        sh(["git", "reset", "-q", "--hard"], grid_repo)
+        sh(["dvc", "checkout", "--force", "-q"], grid_repo)
 
 
 def test_changing_one_loss_preset_reruns_only_its_runs(grid_repo):

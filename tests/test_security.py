@@ -109,7 +109,7 @@ def test_no_unsafe_loader_in_the_package():
             if rel != "data/cifar10.py":
                 problems.append(f"{rel}: {m.group(0)}")
     assert not problems, problems
-    from gangrid.config import UniqueKeyLoader
+    from gangrid.yaml12 import UniqueKeyLoader
     import yaml
 
     # SafeLoader or libyaml's CSafeLoader: either way the safe constructor, never the full/unsafe one

@@ -26,11 +26,11 @@ Handler = Callable[[argparse.Namespace, dict[str, Any]], int | None]
 def _params(args: argparse.Namespace, full: bool = True) -> dict[str, Any]:
     from gangrid.config import load_params
 
-    params = load_params(args.params)
+    params = load_params(args.params, args.sets)
     if full:
-        from gangrid.validate import validate
+        from gangrid.preflight import check_params
 
-        validate(params)
+        check_params(params, deep=args.command in ("validate", "repro"))  # repro: before any job starts
     return params
 
 
@@ -44,7 +44,7 @@ def cmd_validate(args: argparse.Namespace, params: dict[str, Any]) -> None:
     from gangrid.config import iter_runs
 
     n = sum(1 for _ in iter_runs(params))
-    print(f"{' + '.join(args.params)}: ok ({len(params['studies'])} studies, {n} runs)")
+    print(f"{' + '.join([*args.params, *(f'--set {s}' for s in args.sets)])}: ok ({len(params['studies'])} studies, {n} runs)")
 
 
 def cmd_runs(args: argparse.Namespace, params: dict[str, Any]) -> None:
@@ -198,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--params", action="append", metavar="FILE",
         help="params file (default: params.yaml); repeat to overlay presets on it, e.g. "
              "--params params.yaml --params presets/paper.yaml (also: GANGRID_PARAMS=a.yaml:b.yaml)")
+    parser.add_argument(
+        "--set", action="append", default=[], dest="sets", metavar="KEY=VALUE",
+        help="set a params key after the files, e.g. --set train.lr=1e-4 (the value is YAML 1.2; null deletes the key)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
@@ -205,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    add("validate", cmd_validate, "check params.yaml (structure, names, ranges)")
+    add("validate", cmd_validate, "check params.yaml (structure, names, ranges, settings, memory, every run's build)")
     p = add("preset", cmd_preset, "rewrite params.yaml with a preset overlay applied (comments kept), e.g. presets/paper.yaml")
     p.add_argument("preset", help="preset file: the keys it sets replace params.yaml's (mappings merge, null deletes)")
     p = add("pipelines", cmd_pipelines, "write dvc.yaml and pipelines/<study>/dvc.yaml (the DVC stages) from params.yaml")
@@ -262,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-LIGHT = ("runs", "pipelines", "repro")  # commands that need the params' structure only (no torch import)
+LIGHT = ("runs", "pipelines")  # commands that need the params' structure only (no torch import)
 THREAD_SECTION = {"translate": "train"}  # commands that are no pipeline stage; stages: the stage table's
 
 
@@ -307,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             return int(args.handler(args, {}) or 0)
         # compare reads the params of the two experiments it compares, not the working tree's
         params = {} if args.command in ("compare", "preset") else _params(args, full=args.command not in LIGHT)
-        if args.command not in (*LIGHT, "validate", "compare", "preset"):
+        if args.command not in (*LIGHT, "validate", "compare", "preset", "repro"):
             configure_threads(params, args.command, args)
         from gangrid.io import transaction
         from gangrid.timings import STAGES, record, stage_target

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -19,6 +21,7 @@ import yaml
 from gangrid.artifacts import RunFiles, run_files
 from gangrid.errors import ConfigError
 from gangrid.io import sha256_json
+from gangrid.yaml12 import load_yaml, resolve_strings
 
 PARAMS_FILE = "params.yaml"
 SCHEMA_FILE = Path(__file__).with_name("params.schema.yaml")
@@ -60,49 +63,43 @@ class RunSpec:
         return self.files.dir
 
 
-# libyaml's parser when PyYAML was built with it (10x faster); the constructor stays the safe one.
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class UniqueKeyLoader(_SafeBase):  # type: ignore[misc, valid-type]
-    """yaml.SafeLoader (no Python tags, no code) that refuses a key written twice in one mapping.
-
-    Plain safe_load keeps the last of two equal keys silently, so a second
-    preset with an existing name would replace the first without a word. Keys
-    brought in by merge keys (`<<: *anchor`) may still be overridden.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, (str, int, float, bool)) or key is None:
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key '{key}'", key_node.start_mark)
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """One params (or preset) file as a mapping, safely loaded; malformed YAML names the file and line."""
+    """One params (or preset) file as a mapping, read as YAML 1.2 (as DVC reads it) by a safe loader;
+    malformed YAML names the file and line."""
     path = Path(path)
     try:
         text = path.read_text()
     except FileNotFoundError:
         raise ConfigError(f"missing params file {path}") from None
-    try:
-        params = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: never constructs Python objects
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: malformed YAML{where}: {problem}") from None
+    params = load_yaml(text, str(path))
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(params).__name__}")
     return params
+
+
+def parse_set(assignment: str) -> dict[str, Any]:
+    """`KEY=VALUE` (a dotted params key, a YAML 1.2 value: `train.lr=1e-4`, `train.betas=[0.0, 0.9]`) as an
+    overlay mapping, e.g. {"train": {"lr": 0.0001}}; `KEY=null` deletes the key."""
+    key, sep, value = assignment.partition("=")
+    parts = key.strip().split(".")
+    if not sep or not all(parts):
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE with a dotted params key, e.g. train.lr=1e-4")
+    layer: Any = load_yaml(value, f"--set {key}") if value.strip() else None
+    for part in reversed(parts):
+        layer = {part: layer}
+    return layer
+
+
+def overrides_as_sets(overrides: dict[str, Any], prefix: str = "") -> list[str]:
+    """A nested overlay (Snakemake's `--config`, whose nested values arrive as strings) as `KEY=VALUE`
+    assignments for `--set`, its strings read as YAML 1.2 scalars."""
+    out = []
+    for key, value in overrides.items():
+        if isinstance(value, dict) and value:
+            out += overrides_as_sets(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}={json.dumps(resolve_strings(value))}")
+    return out
 
 
 def overlay(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
@@ -118,14 +115,16 @@ def overlay(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_params(path: str | Path | Sequence[str | Path] = PARAMS_FILE) -> dict[str, Any]:
-    """Read params.yaml (and preset overlays after it, e.g. presets/paper.yaml) with safe loading
-    (no Python objects; duplicate keys refused) and check the structure of the result."""
+def load_params(path: str | Path | Sequence[str | Path] = PARAMS_FILE, sets: Sequence[str] = ()) -> dict[str, Any]:
+    """Read params.yaml (and preset overlays after it, e.g. presets/paper.yaml; then `KEY=VALUE` assignments,
+    `parse_set`) with safe loading (no Python objects; duplicate keys refused) and check the structure of the result."""
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     params = read_yaml(paths[0])
     for extra in paths[1:]:
         params = overlay(params, read_yaml(extra))
-    check_schema(params, source=" + ".join(str(p) for p in paths))
+    for assignment in sets:
+        params = overlay(params, parse_set(assignment))
+    check_schema(params, source=" + ".join([str(p) for p in paths] + [f"--set {s}" for s in sets]))
     return params
 
 
@@ -152,8 +151,8 @@ def check_schema(params: dict[str, Any], source: str = PARAMS_FILE) -> None:
     err = errors[0]
     key = _key_path(err.absolute_path)
     message = err.message
-    if err.validator == "additionalProperties":
-        message = message.replace("Additional properties are not allowed", "unknown key(s)")
+    if err.validator in ("additionalProperties", "unevaluatedProperties"):
+        message = re.sub(r"(Additional|Unevaluated) properties are not allowed", "unknown key(s)", message)
     elif err.validator == "pattern":
         message = f"{err.instance!r} is not a valid name (letters, digits, '_' and '+' only)"
     elif err.validator == "propertyNames":

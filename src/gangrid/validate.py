@@ -77,7 +77,8 @@ def build_checked_tricks(tricks_cfg: dict[str, Any] | None, key: str) -> list[An
         return build_tricks(tricks_cfg or {}, key)
 
 
-def _data_spec(name: str, cfg: dict[str, Any]) -> DataSpec:
+def data_spec(name: str, cfg: dict[str, Any]) -> DataSpec:
+    """What the nets will know of dataset `name` (kind, sample shape, classes), from its params alone."""
     from gangrid.data import check_dataset_cfg
 
     key = f"datasets.{name}"
@@ -88,7 +89,12 @@ def _data_spec(name: str, cfg: dict[str, Any]) -> DataSpec:
             return DataSpec("points", (2,), 0)
         res = int(cfg.get("resolution", native.get("resolution", 0)))
         ch = int(cfg.get("channels", native.get("channels", 1)))
-        return DataSpec("image", (ch, res, res), int(native.get("classes", 0)))
+        return DataSpec(source.kind, (ch, res, res), int(native.get("classes", 0)))
+
+
+def data_specs(params: dict[str, Any]) -> dict[str, DataSpec]:
+    """`data_spec` of every dataset preset, by name."""
+    return {name: data_spec(name, cfg) for name, cfg in params["datasets"].items()}
 
 
 def _check_axis(params: dict[str, Any], study: str, axis: str) -> None:
@@ -124,7 +130,7 @@ def _check_study_kind(params: dict[str, Any], study: str, source_kinds: dict[str
                               f"not a {kind} study")
 
 
-def _train_origin(params: dict[str, Any], run: Any, top: str) -> str:
+def train_origin(params: dict[str, Any], run: Any, top: str) -> str:
     """The params key that sets `train.<top>` for a run: the last layer of train < arch < loss < trick < study."""
     layers = [
         (f"studies.{run.study}.train", params["studies"][run.study].get("train")),
@@ -176,7 +182,7 @@ def check_run_train(params: dict[str, Any], run: Any) -> None:
     if errors:
         err = errors[0]
         path = list(err.absolute_path)
-        origin = _train_origin(params, run, str(path[0])) if path else "train"
+        origin = train_origin(params, run, str(path[0])) if path else "train"
         raise ConfigError(f"{origin}.{_key_path(path)}: {err.message} (run {run.study}/{run.name})")
 
 
@@ -188,7 +194,7 @@ def validate(params: dict[str, Any]) -> None:
 
     from gangrid.data import check_dataset_cfg
 
-    specs = {name: _data_spec(name, cfg) for name, cfg in params["datasets"].items()}
+    specs = data_specs(params)
     source_kinds = {name: check_dataset_cfg(name, cfg).kind for name, cfg in params["datasets"].items()}
     for name, arch in params["archs"].items():
         get_family(arch["family"], f"archs.{name}.family")

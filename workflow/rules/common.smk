@@ -1,12 +1,15 @@
-# Shared definitions: the params file (schema-validated), the grid of runs, resources, code inputs.
+# Shared definitions: the params file (checked as `gangrid validate` checks it), the grid of runs, resources, code inputs.
 import json
 import os
+import shlex
 from pathlib import Path
 
 from snakemake.utils import validate
 
-from gangrid.config import SCHEMA_FILE, iter_runs, load_params
+from gangrid.config import SCHEMA_FILE, iter_runs
 from gangrid.kinds import owner_of, study_kind
+from gangrid.preflight import snakemake_params
+from gangrid.resources import job_resource
 from gangrid.stagetable import STAGES, code_paths
 
 
@@ -14,11 +17,14 @@ configfile: "params.yaml"
 
 
 # `--configfile presets/X.yaml` overlays a preset on params.yaml (mappings merge, lists replace,
-# null deletes: gangrid.config.overlay); every gangrid command gets the same files, in order.
+# null deletes: gangrid.config.overlay), then `--config 'train={lr: 1e-4}'` on top (values read as
+# YAML 1.2, as DVC and gangrid read params.yaml; Snakemake's own `config` is not used). Every gangrid
+# command gets the same files, in order, and the `--config` values as `--set KEY=VALUE`. The main
+# process checks everything `gangrid validate` checks: bad params stop here with its one line.
 PARAMS_FILES = ["params.yaml"] + [str(f) for f in workflow.overwrite_configfiles if str(f) != "params.yaml"]
-P = load_params(PARAMS_FILES)
+P, SETS = snakemake_params(PARAMS_FILES, workflow.config_settings.config, workflow.is_main_process)
 validate(P, str(SCHEMA_FILE))
-GANGRID = "gangrid " + " ".join(f"--params {f}" for f in PARAMS_FILES)
+GANGRID = "gangrid " + " ".join([f"--params {f}" for f in PARAMS_FILES] + [f"--set {shlex.quote(s)}" for s in SETS])
 
 RUNS = {(s.study, s.name): s for s in iter_runs(P)}
 STUDIES = list(P["studies"])
@@ -132,11 +138,6 @@ def n_threads(section):
     return int(P.get(section, {}).get("threads", 1)) if section else 1
 
 
-def resource(section, key, default):
-    """One scheduling resource from params (`resources.train` / `resources.eval`)."""
-    return P.get("resources", {}).get(section, {}).get(key, default)
-
-
 # Scheduler placement from the environment (never part of the science, so not in params):
 # GANGRID_SLURM_ACCOUNT (sbatch -A), GANGRID_SLURM_PARTITION (sbatch -p for every job) and
 # GANGRID_SLURM_GPU_PARTITION (sbatch -p for jobs that request GPUs). Unset = the
@@ -152,19 +153,16 @@ def placement(gpus=0):
     return out
 
 
-JOB_DEFAULTS = {"train": {"mem_mb": 8000, "runtime": 60}, "eval": {"mem_mb": 4000, "runtime": 30}}
-
-
 def job_resources(section):
     """Resources of a job from `resources.<section>` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min);
     without a section only the placement (the profile's default-resources apply)."""
     if section is None:
         return placement()
-    gpus = int(resource(section, "gpu", 0))
+    gpus = int(job_resource(P, section, "gpu", 0))
     return {
         "gpu": gpus,
-        "mem_mb": int(resource(section, "mem_mb", JOB_DEFAULTS[section]["mem_mb"])),
-        "runtime": int(resource(section, "runtime", JOB_DEFAULTS[section]["runtime"])),
+        "mem_mb": int(job_resource(P, section, "mem_mb")),
+        "runtime": int(job_resource(P, section, "runtime")),
         **placement(gpus),
     }
 

@@ -63,6 +63,8 @@ class StudyKind:
     """
 
     info: KindInfo
+    trainer_class: type["Trainer"]  # built from (config, DataSpec, device, optimizers); `gangrid validate` builds
+    # every run with it from params alone (gangrid.buildcheck)
 
     def data_spec(self, dataset: str) -> "DataSpec":
         """What the nets need to know of a processed dataset (kind, shapes, classes)."""

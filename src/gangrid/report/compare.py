@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
-import yaml
 
 from gangrid.config import PARAMS_FILE, check_schema
 from gangrid.errors import UserError
+from gangrid.yaml12 import load_yaml
 from gangrid.report import TABLES_DIR
 from gangrid.report.aggregate import collect_runs, file_reader
 from gangrid.report.columns import VARIANT, metric_columns
@@ -83,10 +83,7 @@ def _git_reader(commit: str) -> Callable[[Path], dict[str, Any] | None]:
 
 
 def _params_from_text(text: str, where: str) -> dict[str, Any]:
-    try:
-        params = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise UserError(f"compare: {where} is not valid YAML") from None
+    params = load_yaml(text, f"compare: {where}")  # YAML 1.2, as gangrid and DVC read params.yaml
     if not isinstance(params, dict):
         raise UserError(f"compare: {where} is not a mapping")
     check_schema(params, source=where)

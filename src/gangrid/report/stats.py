@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from gangrid.report.settings import TESTS
+
 
 def finite(values) -> np.ndarray:
     """The finite entries of `values` as float64."""
@@ -131,9 +133,6 @@ class Comparison:
     p: float
     effect: float
     effect_name: str
-
-
-TESTS = ("welch", "mannwhitney")
 
 
 def compare(a, b, test: str = "welch") -> Comparison:

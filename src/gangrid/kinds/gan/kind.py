@@ -19,6 +19,8 @@ from gangrid.runtime import seed_everything
 class GanKind(StudyKind):
     """GAN studies: noise (and labels) -> samples, scored against the held-out test split."""
 
+    trainer_class = GanTrainer
+
     def data_spec(self, dataset: str) -> DataSpec:
         """Kind ("image" or "points"), sample shape and number of classes of a processed dataset."""
         manifest = read_manifest(dataset)

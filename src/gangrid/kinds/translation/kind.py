@@ -24,6 +24,8 @@ from gangrid.runtime import seed_everything
 class TranslationKind(StudyKind):
     """Image-to-image translation: domain A -> B (and back for CycleGAN), scored on held-out test inputs."""
 
+    trainer_class = TranslationTrainer
+
     def data_spec(self, dataset: str) -> DataSpec:
         """Kind paired/unpaired, (C, H, W) of both domains, number of classes."""
         return translation_spec(dataset)
