@@ -176,7 +176,7 @@ CASES = [
     ("samples-missing", finished_run(), ["evaluate", "modes2d", RUN], [f"results/modes2d/{RUN}/samples.npz"]),
     # issue 21: what only a later stage used to refuse is refused by `gangrid validate` (and by every stage)
     ("pacgan-batch-not-a-multiple", add_preset("tricks", "pac3", {"pacgan": {"m": 3}}, "tricks"), ["validate"],
-     ["pacgan", "train.batch_size 100 is not a multiple of the pack size m=3", "archs.mlp2d.train.batch_size"]),
+     ["pacgan", "train.batch_size 256 is not a multiple of the pack size m=3", "archs.mlp2d.train.batch_size"]),
     ("report-confidence-out-of-range", set_key("report.confidence", 1.5), ["validate"], ["report.confidence", "1.5"]),
     ("report-confidence-at-the-first-stage", set_key("report.confidence", 1.5), ["download", "ring8"],
      ["report.confidence", "1.5"]),
