@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gangrid.config import iter_runs, load_params
+from gangrid.pipelines import run_stage
 from pipeline_repo import dvc_train_runs, gangrid_runs, make_repo, sh, snakemake_train_runs
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
@@ -43,6 +44,10 @@ def test_orchestrators_agree_on_the_run_set(tiny_repo):
     assert runs, "the grid is empty"
     assert dvc_train_runs(tiny_repo) == runs
     assert snakemake_train_runs(tiny_repo) == runs
+    # the stage addresses `gangrid repro` hands to DVC are DVC's own names
+    listed = {line.split()[0] for line in sh(["dvc", "stage", "list", "--all"], tiny_repo).stdout.splitlines() if line}
+    specs = list(iter_runs(load_params(tiny_repo / "params.yaml")))
+    assert {run_stage(spec, "evaluate") for spec in specs} <= listed
 
 
 def test_dvc_repro_then_snakemake(tiny_repo):

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from gangrid.config import RunSpec
 from gangrid.kinds import study_kind
 from gangrid.stagetable import DATA_STAGES, GRID_STAGES, RUN_STAGES, Out, Stage, code_paths
 
@@ -53,6 +54,13 @@ ROOT_ABOUT = """\
 # Every preset under `datasets:` gets its data stages, used or not (DVC templates cannot filter),
 # so keep unused dataset presets out of params.yaml.
 """
+
+
+def run_stage(spec: RunSpec, stage: str) -> str:
+    """The DVC address of one run's stage: `pipelines/<study>/dvc.yaml:<stage>@<dataset>-<arch>-<loss>-<trick>-<seed>`
+    (a matrix stage is named by its item's values joined with '-': the seed without the run name's `s`)."""
+    item = "-".join(str(v) for v in (spec.dataset, spec.arch, spec.loss, spec.trick, spec.seed))
+    return f"{(PIPELINES_DIR / spec.study / 'dvc.yaml').as_posix()}:{stage}@{item}"
 
 
 def _out_entry(out: Out, path: str) -> Any:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from gangrid.config import datasets_used, iter_runs, resolve_run
-from gangrid.pipelines import PIPELINES_DIR, ROOT_FILE
+from gangrid.pipelines import ROOT_FILE, run_stage
 from gangrid.stagetable import DATA_STAGES, RUN_STAGES
 
 Runner = Callable[[list[str], str], int]
@@ -50,10 +50,7 @@ def run_cost(config: dict[str, Any]) -> float:
 def run_targets(params: dict[str, Any]) -> list[tuple[float, str]]:
     """(cost, DVC target) of the last run stage of every run, most expensive first."""
     last = RUN_STAGES[-1].name
-    out = []
-    for spec in iter_runs(params):
-        target = f"{(PIPELINES_DIR / spec.study / 'dvc.yaml').as_posix()}:{last}@{spec.name}"
-        out.append((run_cost(resolve_run(params, spec)), target))
+    out = [(run_cost(resolve_run(params, spec)), run_stage(spec, last)) for spec in iter_runs(params)]
     return sorted(out, key=lambda item: -item[0])
 
 
