@@ -153,3 +153,13 @@ def test_tracking_does_not_change_what_is_trained(base, tmp_path):
         for key, value in states[0][part].items():
             assert torch.equal(value, states[10][part][key]), (part, key)
     assert torch.equal(states[0]["rng"]["torch"], states[10]["rng"]["torch"])
+
+
+def test_tracked_metrics_may_differ_per_data_kind():
+    from gangrid.training.tracking import TrackSettings
+
+    per_kind = TrackSettings.from_config({"track": {"every": 5, "metrics": {"points": ["mixture_modes"], "image": ["fid"]}}})
+    assert per_kind.metrics_for("points") == ("mixture_modes",) and per_kind.metrics_for("paired") == ()
+    plain = TrackSettings.from_config({"track": {"every": 5, "metrics": ["fid", "kid"]}})
+    assert plain.metrics_for("image") == plain.metrics_for("points") == ("fid", "kid")
+    assert TrackSettings.from_config({}).every == 0  # no track section: off

@@ -67,6 +67,13 @@ def dataset_lines(params: dict[str, Any]) -> list[str]:
     return lines
 
 
+def tracked_metrics_text(metrics: Any) -> str:
+    """`eval.track.metrics` in words: `fid`, `kid` (where they apply), or per data kind."""
+    if isinstance(metrics, dict):
+        return "; ".join(f"{kind}: " + ", ".join(f"`{m}`" for m in names) for kind, names in metrics.items())
+    return ", ".join(f"`{m}`" for m in metrics) + ", where they apply"
+
+
 def tracking_lines(params: dict[str, Any]) -> list[str]:
     """The in-training metrics and the convergence rule, as the protocol states them."""
     from gangrid.training.convergence import Rule
@@ -80,7 +87,7 @@ def tracking_lines(params: dict[str, Any]) -> list[str]:
     primary = ", ".join(f"{k}: `{v}`" for k, v in (track.get("primary") or {}).items())
     return [f"In-training metrics: every {every} steps and at the last step, the run's generator is scored on a "
             f"fixed-noise sample of n = min({track.get('n', 1000)}, test size) against as many fixed test samples "
-            f"(metrics {', '.join(f'`{m}`' for m in track.get('metrics', []))}, where they apply), logged under "
+            f"(metrics {tracked_metrics_text(track.get('metrics', []))}), logged under "
             "`eval/` in the run's DVCLive log and drawn as metric-vs-step curves.",
             f"Convergence: per run, on its tracked metric ({primary}): "
             f"{Rule.from_config(track.get('convergence')).describe()}. Runs that did not converge stay in the tables "

@@ -32,15 +32,15 @@ class TrackSettings:
     """A run's in-training evaluation (`config["track"]`, resolved from `eval.every` and `eval.track`).
 
     `every`: steps between evaluations (0: off); `n`: samples per evaluation (at most the size of the
-    real subset they are compared with); `metrics`: metric names, those that apply to the data are
-    computed; `primary`: data kind -> the measure whose curve decides convergence; `seed`: the fixed
-    noise; `protocol`: settings handed to the metric functions (KID subsets, k, ...); `rule`: the
-    convergence rule.
+    real subset they are compared with); `metrics`: metric names (those that apply to the data are
+    computed), or a mapping data kind -> metric names; `primary`: data kind -> the measure whose
+    curve decides convergence; `seed`: the fixed noise; `protocol`: settings handed to the metric
+    functions (KID subsets, k, ...); `rule`: the convergence rule.
     """
 
     every: int = 0
     n: int = 1000
-    metrics: tuple[str, ...] = ()
+    metrics: tuple[str, ...] | dict[str, tuple[str, ...]] = ()
     primary: dict[str, str] = field(default_factory=dict)
     seed: int = 1234
     protocol: dict[str, Any] = field(default_factory=dict)
@@ -51,9 +51,18 @@ class TrackSettings:
         """The settings of a resolved run config (off when it has no `track` section)."""
         track = config.get("track") or {}
         protocol = {k: v for k, v in track.items() if k not in ("every", "n", "metrics", "primary", "seed", "convergence")}
-        return cls(int(track.get("every", 0)), int(track.get("n", 1000)), tuple(track.get("metrics", ())),
+        metrics = track.get("metrics", ())
+        metrics = {k: tuple(v) for k, v in metrics.items()} if isinstance(metrics, dict) else tuple(metrics)
+        return cls(int(track.get("every", 0)), int(track.get("n", 1000)), metrics,
                    dict(track.get("primary", {})), int(track.get("seed", 1234)), protocol,
                    Rule.from_config(track.get("convergence")))
+
+
+    def metrics_for(self, data_kind: str) -> tuple[str, ...]:
+        """The metric names tracked for data of `data_kind` (all of a plain list; a mapping's entry)."""
+        if isinstance(self.metrics, dict):
+            return tuple(self.metrics.get(data_kind, ()))
+        return tuple(self.metrics)
 
 
 class Tracker:

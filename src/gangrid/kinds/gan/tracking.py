@@ -34,7 +34,7 @@ class GanTracker(Tracker):
         self.n = len(real)
         extractor = classifier_extractor(dataset)
         meta = manifest.get("meta", {})
-        self.metrics = [m for m in settings.metrics if applies(get_metric(m, "eval.track.metrics"), self.kind)]
+        self.metrics = [m for m in settings.metrics_for(self.kind) if applies(get_metric(m, "eval.track.metrics"), self.kind)]
         cfg = {"sample_seed": settings.seed, **settings.protocol}
         self.base = EvalContext(kind=self.kind, fake=real[:0], real=real, cfg=cfg, extractor=extractor,
                                 extractor_name="clf", meta=meta, n_classes=int(meta.get("classes", 0)), n=self.n)

@@ -41,6 +41,9 @@ def translation_tracker(config: dict[str, Any]) -> TranslationTracker | None:
     settings = TrackSettings.from_config(config)
     if settings.every <= 0:
         return None
-    keep = [m for m in settings.metrics if m in feature_metrics({"metrics": list(settings.metrics)})]
+    from gangrid.data.store import read_manifest
+
+    wanted = list(settings.metrics_for(read_manifest(config["run"]["dataset"])["kind"]))
+    keep = [m for m in wanted if m in feature_metrics({"metrics": wanted})]
     return TranslationTracker(TrackSettings(settings.every, settings.n, tuple(keep), settings.primary, settings.seed,
                                             settings.protocol, settings.rule), config["run"]["dataset"])
