@@ -619,6 +619,9 @@ def test_instance_noise_annealing():
 def test_lr_schedules():
     assert [lr_factor("step", t, 100, every=0.5, gamma=0.1) for t in (0, 49, 50, 99)] == pytest.approx([1, 1, 0.1, 0.1])
     assert [lr_factor("linear", t, 100, start=0.5) for t in (0, 50, 75, 100)] == pytest.approx([1, 1, 0.5, 0])
+    # decay between 40% and 80% of training down to 5%, then held there
+    held = [lr_factor("linear", t, 100, start=0.4, stop=0.8, end=0.05) for t in (40, 60, 80, 90, 100)]
+    assert held == pytest.approx([1, 0.525, 0.05, 0.05, 0.05])
     trainer = make_trainer(tiny_config("mlp2d", "ns", "lr_linear", steps=4, lr_d=4e-4, lr_g=1e-4), DATA["mlp2d"])
     lrs = []
     for _ in range(4):

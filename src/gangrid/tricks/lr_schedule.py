@@ -2,7 +2,8 @@
 
 kind `step`: lr = base * gamma ** floor(t / (every * steps)) (StepLR with a step size given
 as a fraction of training); kind `linear`: lr = base until `start * steps`, then linear
-decay to `end * base` at the last step (CycleGAN: constant for the first half, then to 0).
+decay to `end * base` at `stop * steps` (default: the last step), held there after it
+(CycleGAN: constant for the first half, then to 0 at the end).
 t is the generator step. Base rates are train.lr_g / train.lr_d. The rate is a pure
 function of the step, written into the optimisers' param groups, which checkpoints hold,
 so resumed runs continue the schedule bit-exactly.
@@ -22,22 +23,22 @@ KINDS = ("step", "linear")
 
 
 def lr_factor(kind: str, step: int, total: int, every: float = 0.5, gamma: float = 0.1, start: float = 0.5,
-              end: float = 0.0) -> float:
+              end: float = 0.0, stop: float = 1.0) -> float:
     """Multiplier of the base learning rate at generator step `step` of `total`."""
     if kind == "step":
         return gamma ** math.floor(step / max(1.0, every * total))
     begin = start * total
     if step <= begin:
         return 1.0
-    frac = min(1.0, (step - begin) / max(1.0, total - begin))
+    frac = min(1.0, (step - begin) / max(1.0, stop * total - begin))
     return 1.0 + (end - 1.0) * frac
 
 
 @register_trick("lr_schedule")
 class LRSchedule(Trick):
-    """kind: step | linear; every/gamma for step; start/end for linear."""
+    """kind: step | linear; every/gamma for step; start/stop/end for linear."""
 
-    defaults = {"kind": "linear", "every": 0.5, "gamma": 0.1, "start": 0.5, "end": 0.0}
+    defaults = {"kind": "linear", "every": 0.5, "gamma": 0.1, "start": 0.5, "end": 0.0, "stop": 1.0}
     order = 95
 
     def check(self) -> None:
@@ -46,6 +47,7 @@ class LRSchedule(Trick):
         self.require(0 < self.hp["gamma"] <= 1, "gamma", "must be in (0, 1]")
         self.require(0 <= self.hp["start"] < 1, "start", "must be in [0, 1)")
         self.require(0 <= self.hp["end"] <= 1, "end", "must be in [0, 1]")
+        self.require(self.hp["start"] < self.hp["stop"] <= 1, "stop", "must be in (start, 1]")
 
     def setup(self, trainer: "Trainer") -> None:
         train = trainer.config["train"]
@@ -56,7 +58,7 @@ class LRSchedule(Trick):
     def apply(self, trainer: "Trainer", step: int) -> None:
         """Set both optimisers' rates for generator step `step`."""
         hp = self.hp
-        f = lr_factor(hp["kind"], step, self.total, hp["every"], hp["gamma"], hp["start"], hp["end"])
+        f = lr_factor(hp["kind"], step, self.total, hp["every"], hp["gamma"], hp["start"], hp["end"], hp["stop"])
         for opt, key in ((trainer.opt_g, "g"), (trainer.opt_d, "d")):
             for group in opt.param_groups if opt is not None else ():
                 group["lr"] = self.base[key] * f
