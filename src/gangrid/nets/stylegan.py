@@ -217,9 +217,14 @@ def check_stylegan(cfg: dict[str, Any], data: DataSpec) -> None:
 def build_stylegan(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """Build the style-based generator and the ProGAN discriminator at full resolution."""
     c, res = data.shape[0], data.shape[1]
-    max_ch = int(cfg.get("max_ch", 256))
-    g = StyleGenerator(int(cfg["z_dim"]), c, res, int(cfg.get("w_dim", 128)), int(cfg.get("mapping_layers", 8)),
-                       int(cfg.get("g_ch", 32)), max_ch, float(cfg.get("truncation", 1.0)), cfg.get("truncation_cutoff"))
-    d = ProDiscriminator(c, res, int(cfg.get("d_ch", 32)), max_ch, DOptions.from_cfg(cfg, mbstd=4), progressive=False)
-    return g, d
+    d = ProDiscriminator(c, res, int(cfg.get("d_ch", 32)), int(cfg.get("max_ch", 256)), DOptions.from_cfg(cfg, mbstd=4),
+                         progressive=False)
+    return style_generator(StyleGenerator, cfg, data), d
+
+
+def style_generator(cls: type[StyleGenerator], cfg: dict[str, Any], data: DataSpec) -> StyleGenerator:
+    """A style-based generator of class `cls` from preset keys w_dim, mapping_layers, g_ch, max_ch, truncation(_cutoff)."""
+    return cls(int(cfg["z_dim"]), data.shape[0], data.shape[1], int(cfg.get("w_dim", 128)), int(cfg.get("mapping_layers", 8)),
+               int(cfg.get("g_ch", 32)), int(cfg.get("max_ch", 256)), float(cfg.get("truncation", 1.0)),
+               cfg.get("truncation_cutoff"))
 

@@ -36,7 +36,7 @@ from gangrid.nets import DataSpec, DOut, register_family
 from gangrid.nets.blocks import EqualizedConv2d, EqualizedLinear
 from gangrid.nets.common import MinibatchStdDev
 from gangrid.nets.progan import resolutions, widths
-from gangrid.nets.stylegan import NoiseInjection, StyleGenerator, check_stylegan
+from gangrid.nets.stylegan import NoiseInjection, StyleGenerator, check_stylegan, style_generator
 
 DEMOD_EPS = 1e-8
 ACT_GAIN = math.sqrt(2.0)
@@ -170,9 +170,6 @@ class ResidualDiscriminator(nn.Module):
 @register_family("stylegan2", check=check_stylegan, figures=True)
 def build_stylegan2(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """Build the StyleGAN2 skip generator and residual discriminator."""
-    c, res = data.shape[0], data.shape[1]
-    max_ch = int(cfg.get("max_ch", 256))
-    g = Style2Generator(int(cfg["z_dim"]), c, res, int(cfg.get("w_dim", 128)), int(cfg.get("mapping_layers", 8)),
-                        int(cfg.get("g_ch", 32)), max_ch, float(cfg.get("truncation", 1.0)), cfg.get("truncation_cutoff"))
-    d = ResidualDiscriminator(c, res, int(cfg.get("d_ch", 32)), max_ch, int(cfg.get("mbstd", 4)))
-    return g, d
+    d = ResidualDiscriminator(data.shape[0], data.shape[1], int(cfg.get("d_ch", 32)), int(cfg.get("max_ch", 256)),
+                              int(cfg.get("mbstd", 4)))
+    return style_generator(Style2Generator, cfg, data), d

@@ -11,7 +11,7 @@ import numpy as np
 
 from gangrid.data.store import load_split
 from gangrid.kinds.gan.evaluation import subsample
-from gangrid.kinds.gan.tracking import GanTracker
+from gangrid.kinds.gan.tracking import GanTracker, gan_tracker
 from gangrid.metrics import rounded
 from gangrid.metrics.encoders import reconstruction_mse
 from gangrid.runtime import seeded_torch
@@ -36,8 +36,4 @@ class EncoderTracker(GanTracker):
 
 def encoder_tracker(config: dict[str, Any]) -> EncoderTracker | None:
     """The tracker of an encoder run (None when `eval.every` is 0 or the data has nothing cheap to track)."""
-    settings = TrackSettings.from_config(config)
-    if settings.every <= 0:
-        return None
-    tracker = EncoderTracker(settings, config["run"]["dataset"])
-    return tracker if tracker.usable else None
+    return gan_tracker(config, EncoderTracker)  # type: ignore[return-value]

@@ -7,9 +7,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from gangrid.classifier import accuracy, classifier_arch, classifier_cfg, save_classifier, train_conv_classifier
+from gangrid.classifier import fit_image_classifier
 from gangrid.config import RunSpec
-from gangrid.data.store import load_split, read_manifest, to_model
+from gangrid.data.store import load_split, read_manifest
 from gangrid.data.superres import downsample
 from gangrid.errors import ConfigError
 from gangrid.kinds import StudyKind
@@ -80,11 +80,5 @@ class SuperResKind(StudyKind):
         train, val, test = (load_split(dataset, s, mmap=False) for s in ("train", "val", "test"))
         if train.y is None:
             raise ConfigError(f"dataset '{dataset}' has no labels: a superres set needs them for its classifier")
-        cfg = classifier_cfg(params, dataset)
         n_classes = int(read_manifest(dataset)["meta"].get("classes", int(np.max(train.y)) + 1))
-        model, metrics = train_conv_classifier(train, val, n_classes, cfg, seed=int(cfg.get("seed", 0)))
-        c, h, _ = train.x.shape[1:]
-        payload = {"kind": "conv", "arch": classifier_arch(c, h, n_classes, cfg), "state": model.state_dict()}
-        metrics["test_accuracy"] = accuracy(model, to_model(test.x), torch.as_tensor(np.asarray(test.y)))
-        metrics["n_train"], metrics["n_test"] = float(len(train)), float(len(test))
-        return save_classifier(params, dataset, payload, metrics)
+        return fit_image_classifier(params, dataset, train, val, test, n_classes)
