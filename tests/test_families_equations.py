@@ -156,11 +156,12 @@ def test_path_lengths_are_the_norms_of_the_jacobian_transpose_times_y():
     from gangrid.tricks.path_length import path_lengths, path_penalty
 
     gen = torch.Generator().manual_seed(0)
-    a = torch.randn(3, 16, generator=gen)
-    ws = torch.randn(2, 1, 3, generator=gen, requires_grad=True)
-    images = (ws[:, 0] @ a).view(2, 1, 4, 4)
+    a, b = torch.randn(3, 16, generator=gen), torch.randn(3, 16, generator=gen)
+    ws = torch.randn(2, 2, 3, generator=gen, requires_grad=True)  # two layers' styles
+    images = (ws[:, 0] @ a + ws[:, 1] @ b).view(2, 1, 4, 4)
     noise = torch.randn(2, 1, 4, 4, generator=gen)
-    expected = (noise.flatten(1) / 4.0 @ a.t()).norm(dim=1)  # J^T y = A y, y = noise / sqrt(H W)
+    y = noise.flatten(1) / 4.0  # y = noise / sqrt(H W); J^T y per layer = A y, B y; the norm averages the layers
+    expected = (((y @ a.t()).pow(2).sum(1) + (y @ b.t()).pow(2).sum(1)) / 2).sqrt()
     assert torch.allclose(path_lengths(images, ws, noise), expected, atol=1e-6)
     assert float(path_penalty(torch.tensor([1.0, 3.0]), torch.tensor(2.0))) == pytest.approx(1.0)
 
