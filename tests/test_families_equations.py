@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from gangrid.losses import Targets, get_loss
 from gangrid.nets import DataSpec
+from translation_util import one_thread  # noqa: F401  (autouse: tiny nets run fastest on one thread)
 
 IMG = DataSpec("image", (1, 16, 16), 10)
 
@@ -314,3 +315,15 @@ def test_bicubic_downsampling_and_the_reference_upsampler():
     assert lr.shape == (1, 1, 8, 8) and lr[0, 0, 0, 3] == pytest.approx((ramp[0, 0, 0, 6] + ramp[0, 0, 0, 7]) / 2, abs=1)
     up = torch.nn.functional.interpolate(torch.from_numpy(lr).float(), scale_factor=2, mode="bicubic", align_corners=False)
     assert np.array_equal(bicubic_upsample(lr, 2), up.round().clamp(0, 255).byte().numpy())
+
+
+def test_content_losses_pixel_and_a_missing_vgg_file_named_by_its_key(tmp_path):
+    from gangrid.errors import ConfigError
+    from gangrid.kinds.superres.content import content_features, content_loss
+
+    cpu = torch.device("cpu")
+    pixel = content_features({"name": "s", "content": "pixel"}, "digits_sr", cpu)
+    sr, hr = torch.zeros(2, 1, 4, 4), torch.full((2, 1, 4, 4), 0.5)
+    assert float(content_loss(pixel, sr, hr)) == pytest.approx(0.25)
+    with pytest.raises(ConfigError, match=r"^archs\.s\.vgg_weights: VGG-19 weights file .* not found \(it is never downloaded\)"):
+        content_features({"name": "s", "content": "vgg19", "vgg_weights": str(tmp_path / "vgg19.pth")}, "digits_sr", cpu)

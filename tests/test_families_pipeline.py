@@ -15,6 +15,7 @@ from gangrid.cli import main
 from gangrid.config import iter_runs, load_params
 
 from conftest import REPO, write_params
+from translation_util import one_thread  # noqa: F401  (autouse: tiny nets run fastest on one thread)
 
 TINY = {
     "ebgan16": {"g_ch": 4, "d_ch": 4, "code_dim": 4}, "began16": {"ch": 4, "code_dim": 4},
@@ -103,6 +104,6 @@ def test_new_families_and_kinds_run_through_every_stage_and_reach_the_report(in_
     caption = next(t["caption"] for t in index if t["stem"] == "superres_superres")
     assert "Bicubic x2: the bicubic x2 upsampling of the same LR test inputs" in caption
     figures = {f["stem"] for f in json.loads((in_tmp / "reports/figures/index.json").read_text())["figures"]}
-    assert {"samples_superres", "samples_encoders"} <= figures
+    assert {"samples_superres", "samples_encoders", "arch_architectures_digits-stylegan2_16-ns-none_style_mixing"} <= figures
     report = (in_tmp / "reports/report.md").read_text()
     assert "bicubic x2" in report and "bigan16" in report and "lapgan16" in report

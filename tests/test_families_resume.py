@@ -13,6 +13,7 @@ from gangrid.io import load_torch, save_torch
 from gangrid.nets import DataSpec
 from test_tricks_resume import assert_same_state
 from tricks_util import PARAMS, make_trainer, tiny_config
+from translation_util import one_thread  # noqa: F401  (autouse: tiny nets run fastest on one thread)
 
 IMG = DataSpec("image", (1, 16, 16), 10)
 tricks_util.TINY_ARCH.update({
