@@ -19,7 +19,7 @@ def test_committed_files_match_params():
     assert stale(load_params(REPO / "params.yaml"), REPO) == []
     proc = subprocess.run([sys.executable, "-m", "gangrid.cli", "pipelines", "--check"], cwd=REPO,
                           capture_output=True, text=True)
-    assert proc.returncode == 0 and "up to date (6 studies)" in proc.stdout, proc.stderr
+    assert proc.returncode == 0 and "up to date (8 studies)" in proc.stdout, proc.stderr
 
 
 def test_stages_read_axes_from_params_and_run_from_the_repo_root():
@@ -33,7 +33,15 @@ def test_stages_read_axes_from_params_and_run_from_the_repo_root():
     train = doc["stages"]["train"]
     assert train["cmd"] == "gangrid train --quiet images ${item.dataset}-${item.arch}-${item.loss}-${item.trick}-s${item.seed}"
     assert train["params"] == ["train", "studies.images.train", "datasets.${item.dataset}", "archs.${item.arch}",
-                               "losses.${item.loss}", "tricks.${item.trick}"]
+                               "losses.${item.loss}", "tricks.${item.trick}", "eval.every", "eval.track"]
+    assert "models/classifier/${item.dataset}.pt" in train["deps"]  # in-training metrics score on its features
+
+
+def test_a_kind_building_on_another_depends_on_both_packages():
+    enc = study_stages("encoders", "encoder")["stages"]
+    for phase in ("train", "sample", "evaluate"):
+        assert {"src/gangrid/kinds/encoder", "src/gangrid/kinds/gan"} <= set(enc[phase]["deps"])
+        assert "src/gangrid/kinds/translation" not in enc[phase]["deps"]
 
 
 def test_a_kinds_code_is_a_dependency_of_its_runs_only():

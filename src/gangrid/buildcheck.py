@@ -50,10 +50,10 @@ def check_builds(params: dict[str, Any], specs: dict[str, DataSpec]) -> None:
     from gangrid.kinds import get_kind
 
     for spec, config in distinct_runs(params):
-        trainer_class = get_kind(config["run"]["kind"], f"studies.{spec.study}.kind").trainer_class
+        kind = get_kind(config["run"]["kind"], f"studies.{spec.study}.kind")
         try:
             with torch.no_grad(), bad_values(f"archs.{spec.arch}"):
-                trainer_class(config, specs[spec.dataset], "cpu", optimizers=False)
+                kind.trainer_for(config, specs[spec.dataset], "cpu", optimizers=False)
         except ConfigError as exc:
             raise ConfigError(located(params, spec, str(exc))) from None
         except RuntimeError as exc:

@@ -177,6 +177,19 @@ def save_classifier(params: dict[str, Any], name: str, payload: dict[str, Any], 
     return metrics
 
 
+def fit_image_classifier(params: dict[str, Any], name: str, train: Any, val: Any, test: Any, n_classes: int,
+                         **extra: Any) -> dict[str, float]:
+    """Train the CNN on labelled image splits (uint8 NCHW `x`, `y`), score it on `test` and save it (with `extra`
+    payload entries) under the floor check; its metrics."""
+    cfg = classifier_cfg(params, name)
+    model, metrics = train_conv_classifier(train, val, n_classes, cfg, seed=int(cfg.get("seed", 0)))
+    c, h, _ = train.x.shape[1:]
+    payload = {"kind": "conv", "arch": classifier_arch(c, h, n_classes, cfg), "state": model.state_dict(), **extra}
+    metrics["test_accuracy"] = accuracy(model, to_model(test.x), torch.as_tensor(np.asarray(test.y)))
+    metrics["n_train"], metrics["n_test"] = float(len(train.x)), float(len(test.x))
+    return save_classifier(params, name, payload, metrics)
+
+
 def save_no_classifier(params: dict[str, Any], name: str, n_train: int, n_test: int) -> dict[str, float]:
     """An unlabelled dataset has no classifier: record that (Inception features only), or refuse when the
     protocol asks for classifier features."""

@@ -114,6 +114,22 @@ class Hinge:
         return -fake.mean()
 
 
+@LOSSES.register("energy")
+class Energy:
+    """Energy-based GANs (EBGAN, Zhao et al. 2017; BEGAN, Berthelot et al. 2017) on an auto-encoder D whose
+    logits are minus the energy E (its reconstruction error): D E_x E(x) = -E l(x); G E_z E(G(z)) = -E l(G(z)).
+    D's push on the fakes is its paper's term, a trick: EBGAN's margin [m - E(G(z))]^+ (ebgan_margin),
+    BEGAN's -k_t E(G(z)) (began)."""
+
+    @staticmethod
+    def d(real: torch.Tensor, fake: torch.Tensor, targets: Targets) -> torch.Tensor:
+        return -real.mean()
+
+    @staticmethod
+    def g(fake: torch.Tensor) -> torch.Tensor:
+        return -fake.mean()
+
+
 @LOSSES.register("pix2pix")
 class Pix2Pix:
     """Isola et al. 2017 (and their code): the cGAN loss with D's objective halved ("we divide the

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from gangrid.config import RunSpec
-from gangrid.kinds import study_kind
+from gangrid.kinds import code_kinds, study_kind
 from gangrid.stagetable import DATA_STAGES, GRID_STAGES, RUN_STAGES, Out, Stage, code_paths
 
 PIPELINES_DIR = Path("pipelines")
@@ -82,7 +82,7 @@ def dvc_stage(stage: Stage, values: dict[str, str], kind: str | None, src: str =
     entry: dict[str, Any] = {
         "cmd": " ".join(p for p in ("gangrid", stage.command, "--quiet" if stage.quiet else "", targets) if p),
         "params": [fill(k) for k in stage.params],
-        "deps": [fill(d) for d in stage.deps] + [f"{src}/{p}" for p in code_paths(stage, kind)],
+        "deps": [fill(d) for d in stage.deps] + [f"{src}/{p}" for p in code_paths(stage, code_kinds(kind) if kind else None)],
     }
     for role, key in (("out", "outs"), ("metric", "metrics"), ("plot", "plots")):
         listed = [_out_entry(o, fill(o.path)) for o in stage.outs if o.dvc and o.role == role]

@@ -152,13 +152,19 @@ RUN_STAGES = tuple(s for s in STAGES.values() if s.scope == "run")
 GRID_STAGES = tuple(s for s in STAGES.values() if s.scope == "grid")
 
 
-def code_paths(stage: Stage, kind: str | None) -> list[str]:
-    """The stage's code under src/gangrid/, `{kind}` resolved (`None`: every kind's code, i.e. all of kinds/)."""
+def code_paths(stage: Stage, kind: str | tuple[str, ...] | None) -> list[str]:
+    """The stage's code under src/gangrid/, `{kind}` resolved for a kind or for each of several kinds (a kind and
+    the kinds whose code it builds on: gangrid.kinds.code_kinds); `None`: every kind's code, i.e. all of kinds/."""
+    kinds = (kind,) if isinstance(kind, str) else kind
     out: list[str] = []
     for path in stage.code:
-        path = path.format(kind=kind) if kind else ("kinds" if path.startswith("kinds/") else path)
-        if path not in out:
-            out.append(path)
+        if not kinds:
+            paths = ["kinds" if path.startswith("kinds/") else path]
+        else:
+            paths = [path.format(kind=k) for k in kinds] if "{kind}" in path else [path]
+        for p in paths:
+            if p not in out:
+                out.append(p)
     return out
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from gangrid.config import SCHEMA_FILE, iter_runs
-from gangrid.kinds import owner_of, study_kind
+from gangrid.kinds import code_kinds, owner_of, study_kind
 from gangrid.preflight import snakemake_params
 from gangrid.resources import job_resource
 from gangrid.stagetable import STAGES, code_paths
@@ -92,7 +92,8 @@ def stage_inputs(stage):
         deps = []
         for d in stage.deps:
             deps += run_results() if d == "results" and stage.scope == "grid" else [d.format(**values)]
-        return deps + code(*code_paths(stage, job_kind(stage, w)))
+        kind = job_kind(stage, w)
+        return deps + code(*code_paths(stage, code_kinds(kind) if kind else None))
 
     return inputs
 

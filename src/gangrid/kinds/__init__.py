@@ -39,7 +39,8 @@ class KindInfo:
     `data_kinds`: values of a processed dataset's manifest `kind` ("image", "points",
     "paired", ...) its studies accept. `owns_data`: it also provides the domain classifier
     and the real-data reference row of those datasets (one owner per dataset kind).
-    `implementation`: "module:Class" of its `StudyKind`.
+    `implementation`: "module:Class" of its `StudyKind`. `builds_on`: kinds whose code its
+    implementation reuses (their packages are code dependencies of its runs too).
     """
 
     name: str
@@ -47,6 +48,7 @@ class KindInfo:
     implementation: str
     owns_data: bool = True
     description: str = ""
+    builds_on: tuple[str, ...] = ()
 
 
 class StudyKind:
@@ -63,12 +65,17 @@ class StudyKind:
     """
 
     info: KindInfo
-    trainer_class: type["Trainer"]  # built from (config, DataSpec, device, optimizers); `gangrid validate` builds
-    # every run with it from params alone (gangrid.buildcheck)
+    trainer_class: type["Trainer"]  # built from (config, DataSpec, device, optimizers) by the default `trainer_for`
 
     def data_spec(self, dataset: str) -> "DataSpec":
         """What the nets need to know of a processed dataset (kind, shapes, classes)."""
         raise NotImplementedError
+
+    def trainer_for(self, config: dict[str, Any], data: "DataSpec", device: "torch.device | str",
+                    optimizers: bool = True) -> "Trainer":
+        """A trainer for a resolved run config and a known DataSpec, reading no data (`gangrid validate` builds
+        every run of the grid with it from params alone: gangrid.buildcheck)."""
+        return self.trainer_class(config, data, device, optimizers)
 
     def build_trainer(self, config: dict[str, Any], device: "torch.device", optimizers: bool = True) -> "Trainer":
         """A trainer for a resolved run config, without data (`optimizers=False`: for sampling)."""
@@ -119,6 +126,14 @@ def kind_names() -> list[str]:
     """Every registered kind."""
     import_submodules(__name__)
     return KINDS.names()
+
+
+def code_kinds(name: str) -> tuple[str, ...]:
+    """Kind `name` and every kind whose code it builds on (`KindInfo.builds_on`, transitively): whose packages its runs run."""
+    out = [name]
+    for other in kind_info(name).builds_on:
+        out += [k for k in code_kinds(other) if k not in out]
+    return tuple(out)
 
 
 def study_kind(study: dict[str, Any]) -> str:

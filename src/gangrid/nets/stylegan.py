@@ -107,9 +107,17 @@ class StyleGenerator(nn.Module):
     def __init__(self, z_dim: int, channels: int, res: int, w_dim: int, mapping_layers: int, ch: int, max_ch: int,
                  truncation: float = 1.0, truncation_cutoff: int | None = None) -> None:
         super().__init__()
-        w = widths(res, ch, max_ch)
-        self.z_dim, self.n_res = z_dim, len(w)
+        self.z_dim, self.n_res = z_dim, len(resolutions(res))
         self.mapping = MappingNetwork(z_dim, w_dim, mapping_layers)
+        self.build_synthesis(channels, res, w_dim, widths(res, ch, max_ch))
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+        self.mixing_prob = 0.0  # set by the style_mixing trick
+        self.w_avg_decay = 0.995
+        self.truncation = float(truncation)
+        self.truncation_cutoff = truncation_cutoff
+
+    def build_synthesis(self, channels: int, res: int, w_dim: int, w: list[int]) -> None:
+        """The synthesis network (`const`, `layers` with a `noise` each, `to_rgb`) for channel widths `w` per resolution."""
         self.const = nn.Parameter(torch.ones(1, w[0], 4, 4))
         layers = [StyleLayer(w[0], w[0], w_dim, 4, conv=False, upsample=False), StyleLayer(w[0], w[0], w_dim, 4, conv=True, upsample=False)]
         for size, c_in, c_out in zip(resolutions(res)[1:], w[:-1], w[1:]):
@@ -117,11 +125,6 @@ class StyleGenerator(nn.Module):
                        StyleLayer(c_out, c_out, w_dim, size, conv=True, upsample=False)]
         self.layers = nn.ModuleList(layers)
         self.to_rgb = EqualizedConv2d(w[-1], channels, 1, gain=1.0)
-        self.register_buffer("w_avg", torch.zeros(w_dim))
-        self.mixing_prob = 0.0  # set by the style_mixing trick
-        self.w_avg_decay = 0.995
-        self.truncation = float(truncation)
-        self.truncation_cutoff = truncation_cutoff
 
     def fix_noise(self, fixed: bool) -> None:
         """Use each layer's stored noise map for every image (True) or fresh noise (False)."""
@@ -214,9 +217,14 @@ def check_stylegan(cfg: dict[str, Any], data: DataSpec) -> None:
 def build_stylegan(cfg: dict[str, Any], data: DataSpec) -> tuple[nn.Module, nn.Module]:
     """Build the style-based generator and the ProGAN discriminator at full resolution."""
     c, res = data.shape[0], data.shape[1]
-    max_ch = int(cfg.get("max_ch", 256))
-    g = StyleGenerator(int(cfg["z_dim"]), c, res, int(cfg.get("w_dim", 128)), int(cfg.get("mapping_layers", 8)),
-                       int(cfg.get("g_ch", 32)), max_ch, float(cfg.get("truncation", 1.0)), cfg.get("truncation_cutoff"))
-    d = ProDiscriminator(c, res, int(cfg.get("d_ch", 32)), max_ch, DOptions.from_cfg(cfg, mbstd=4), progressive=False)
-    return g, d
+    d = ProDiscriminator(c, res, int(cfg.get("d_ch", 32)), int(cfg.get("max_ch", 256)), DOptions.from_cfg(cfg, mbstd=4),
+                         progressive=False)
+    return style_generator(StyleGenerator, cfg, data), d
+
+
+def style_generator(cls: type[StyleGenerator], cfg: dict[str, Any], data: DataSpec) -> StyleGenerator:
+    """A style-based generator of class `cls` from preset keys w_dim, mapping_layers, g_ch, max_ch, truncation(_cutoff)."""
+    return cls(int(cfg["z_dim"]), data.shape[0], data.shape[1], int(cfg.get("w_dim", 128)), int(cfg.get("mapping_layers", 8)),
+               int(cfg.get("g_ch", 32)), int(cfg.get("max_ch", 256)), float(cfg.get("truncation", 1.0)),
+               cfg.get("truncation_cutoff"))
 

@@ -107,14 +107,21 @@ def with_shared_baselines(runs: pd.DataFrame, params: dict[str, Any]) -> pd.Data
     return pd.concat([runs, *extra], ignore_index=True) if extra else runs
 
 
+REFERENCE_COLUMNS = ["reference_label", "reference_about"]  # what a dataset's reference row is, when not real data
+
+
 def collect_real(params: dict[str, Any], root: Path = Path("."), reader: Reader | None = None) -> pd.DataFrame:
-    """One row per dataset with its real-data reference metrics (datasets without one are left out)."""
+    """One row per dataset with its reference metrics (datasets without one are left out): real data scored like a
+    generator, or what the owning kind's `reference` block names (the bicubic upsampler of super-resolution sets)."""
     read = reader or file_reader(root)
     rows = []
     for name in params["datasets"]:
         metrics = read(real_metrics_path(name))
         if metrics is not None:
-            rows.append({"dataset": name, **metric_values(metrics)})
+            ref = metrics.get("reference") if isinstance(metrics.get("reference"), dict) else {}
+            rows.append({"dataset": name, **metric_values(metrics),
+                         **({"reference_label": str(ref["label"]), "reference_about": str(ref.get("about", ""))}
+                            if ref.get("label") else {})})
     return pd.DataFrame(rows, columns=None if rows else ["dataset"])
 
 

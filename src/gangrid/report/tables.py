@@ -184,13 +184,37 @@ def study_table(study: str, fam: Family, metrics: list[str], frames: dict[str, p
         mark_best(block, metrics, directions)
         rows += block
         if any(c.state == "value" for c in real_cells.values()):
-            rows.append(Row({"dataset": dataset, "arch": "real data", "loss": "", "trick": ""}, "real", real_cells))
+            rows.append(Row({"dataset": dataset, "arch": reference_label(ref), "loss": "", "trick": ""}, "real", real_cells))
     table = StudyTable(study, fam, metrics, rows, settings, directions=directions)
-    table.caption = caption(table, params, frames["runs"])
+    table.caption = caption(table, params, frames["runs"], real)
     return table
 
 
-def caption(table: StudyTable, params: dict[str, Any], runs: pd.DataFrame) -> str:
+REAL_DATA = "real data"
+
+
+def reference_label(ref: pd.DataFrame) -> str:
+    """The name of a dataset's reference row: `real data`, or the label its kind gave it (`bicubic x2`)."""
+    if len(ref) and "reference_label" in ref and isinstance(ref["reference_label"].iloc[0], str):
+        return str(ref["reference_label"].iloc[0])
+    return REAL_DATA
+
+
+def reference_notes(table: "StudyTable", real: pd.DataFrame) -> list[str]:
+    """One caption sentence per kind of reference row in the table."""
+    labels = {r.coords["arch"]: r.coords["dataset"] for r in table.rows if r.kind == "real"}
+    notes = []
+    if REAL_DATA in labels:
+        notes.append("Real data: held-out real samples scored like a generator (the floor).")
+    for label, dataset in labels.items():
+        if label != REAL_DATA:
+            about = real.loc[real["dataset"] == dataset, "reference_about"] if "reference_about" in real else []
+            text = str(about.iloc[0]) if len(about) and isinstance(about.iloc[0], str) else "the dataset's reference"
+            notes.append(f"{label[0].upper()}{label[1:]}: {text}.")
+    return notes
+
+
+def caption(table: StudyTable, params: dict[str, Any], runs: pd.DataFrame, frames_real: pd.DataFrame | None = None) -> str:
     """Plain-text caption: what the numbers are, the protocol (N, extractor), the marks, the real-data row."""
     s = table.settings
     ev = params.get("eval", {})
@@ -206,8 +230,7 @@ def caption(table: StudyTable, params: dict[str, Any], runs: pd.DataFrame) -> st
         "Bold: best mean per dataset (↓/↑: lower/higher is better); italic: baseline; "
         f"†: differs from the baseline, Holm-adjusted p < {s.alpha:g} ({TEST_NAMES[s.test]}).",
     ]
-    if any(r.kind == "real" for r in table.rows):
-        parts.append("Real data: held-out real samples scored like a generator (the floor).")
+    parts += reference_notes(table, frames_real) if frames_real is not None else []
     if "modes_total" in runs and table.family.key == "modes":
         sub = runs[(runs["study"] == table.study) & runs["modes_total"].notna()]
         totals = sub.drop_duplicates("dataset")[["dataset", "modes_total"]]
@@ -241,7 +264,7 @@ def to_markdown(table: StudyTable) -> str:
         if r.kind == "baseline":
             coords = coords[:1] + [f"_{c}_" for c in coords[1:]]
         if r.kind == "real":
-            coords = [coords[0], "_real data_", "–", "–"]
+            coords = [coords[0], f"_{r.coords['arch']}_", "–", "–"]
         cells = [_text_cell(r.cells[m], table.settings.interval) for m in table.metrics]
         lines.append("| " + " | ".join(coords + [r.seeds()] + cells) + " |")
     return "\n".join(lines) + "\n"
@@ -276,7 +299,7 @@ def to_latex(table: StudyTable) -> str:
         previous = r.coords["dataset"]
         cells = [_latex_cell(r.cells[m], table.settings.interval) for m in table.metrics]
         if r.kind == "real":
-            row = [escape(r.coords["dataset"]), r"\multicolumn{3}{l}{\textit{real data}}", "--"]
+            row = [escape(r.coords["dataset"]), r"\multicolumn{3}{l}{\textit{" + escape(r.coords["arch"]) + "}}", "--"]
         else:
             coords = [escape(r.coords[c]) for c in COORDS]
             if r.kind == "baseline":

@@ -33,6 +33,8 @@ each generator step
                                       (Salimans et al.'s feature matching), the adversarial term is dropped
   before_g_optim(trainer)          after backward, before the optimiser step (gradient clipping)
   after_g_step(trainer)            (EMA update, LR schedule)
+  log_values(trainer)              -> {name: detached scalar} logged with the iteration's values (BEGAN's
+                                      k_t and convergence measure M_global); never part of a loss
 sampling and persistence
   sampling_generator(G)            -> the module used to sample (EMA weights)
   state_dict() / load_state_dict() what a checkpoint must hold to resume bit-exactly (tensors,
@@ -184,6 +186,9 @@ class Trick:
     def after_g_step(self, trainer: "Trainer") -> None:
         return None
 
+    def log_values(self, trainer: "Trainer") -> dict[str, torch.Tensor]:
+        return {}
+
     # sampling and persistence
     def sampling_generator(self, g: nn.Module) -> nn.Module:
         return g
@@ -198,7 +203,7 @@ class Trick:
 HOOK_NAMES = (
     "arch_overrides", "wrap_nets", "setup", "d_inputs", "d_targets", "d_penalties", "before_d_optim",
     "after_d_step", "before_g_step", "g_step_context", "g_inputs", "g_penalties", "before_g_optim", "after_g_step",
-    "sampling_generator",
+    "log_values", "sampling_generator",
 )
 D_STEP_HOOKS = ("d_inputs", "d_targets", "d_penalties", "before_d_optim", "after_d_step")
 
@@ -304,6 +309,13 @@ class Hooks:
         out: dict[str, torch.Tensor] = {}
         for t in self.by_hook["g_penalties"]:
             out.update(t.g_penalties(trainer, batch))
+        return out
+
+    def log_values(self, trainer: "Trainer") -> dict[str, torch.Tensor]:
+        """The tricks' values to log beside the iteration's losses ({} when no trick has any)."""
+        out: dict[str, torch.Tensor] = {}
+        for t in self.by_hook["log_values"]:
+            out.update(t.log_values(trainer))
         return out
 
     def sampling_generator(self, g: nn.Module) -> nn.Module:

@@ -65,10 +65,11 @@ class GanTracker(Tracker):
         return self.score(self.samples(trainer))
 
 
-def gan_tracker(config: dict[str, Any]) -> GanTracker | None:
-    """The tracker of a GAN run (None when `eval.every` is 0 or the data has nothing cheap to track)."""
+def gan_tracker(config: dict[str, Any], kind: type[GanTracker] = GanTracker) -> GanTracker | None:
+    """The tracker of a GAN run, a `kind` (GanTracker or a subclass: the encoder kind's); None when `eval.every`
+    is 0 or the data has nothing cheap to track."""
     settings = TrackSettings.from_config(config)
     if settings.every <= 0:
         return None
-    tracker = GanTracker(settings, config["run"]["dataset"])
+    tracker = kind(settings, config["run"]["dataset"])
     return tracker if tracker.usable else None

@@ -181,5 +181,6 @@ class GanTrainer(Trainer):
         with self.hooks.g_step_context(self, fake, z, y_fake):  # the D the G step is taken against (unrolled GAN)
             stats.update(self.g_step(fake, z, y_fake))
         self.hooks.call("after_g_step", self)
+        stats.update(self.hooks.log_values(self))
         self.step += 1
         return stats
