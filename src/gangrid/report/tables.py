@@ -219,7 +219,8 @@ def caption(table: StudyTable, params: dict[str, Any], runs: pd.DataFrame) -> st
 # ---------------------------------------------------------------- renderers
 
 
-def _text_cell(cell: Cell, interval: str, markdown: bool = True) -> str:
+def text_cell(cell: Cell, interval: str, markdown: bool = True) -> str:
+    """A cell as text: `mean ± half` (or `mean [low, high]`), `**bold**` when best (Markdown), `†` when significant."""
     if cell.state == "diverged":
         return "diverged"
     nums = cell.numbers(interval)
@@ -242,7 +243,7 @@ def to_markdown(table: StudyTable) -> str:
             coords = coords[:1] + [f"_{c}_" for c in coords[1:]]
         if r.kind == "real":
             coords = [coords[0], "_real data_", "–", "–"]
-        cells = [_text_cell(r.cells[m], table.settings.interval) for m in table.metrics]
+        cells = [text_cell(r.cells[m], table.settings.interval) for m in table.metrics]
         lines.append("| " + " | ".join(coords + [r.seeds()] + cells) + " |")
     return "\n".join(lines) + "\n"
 
