@@ -29,7 +29,7 @@ from gangrid.artifacts import RESULTS_DIR, RunFiles
 from gangrid.io import write_text
 from gangrid.report import BROWSE_FILE, FIGURES_DIR, RUN_DATA_DIR, TABLES_DIR
 from gangrid.report.columns import COORDS
-from gangrid.report.document import Block, Bullets, FigureBlock, Heading, Paragraph, TableBlock, inline_html
+from gangrid.report.document import Block, FigureBlock, TableBlock, inline_html, text_html
 from gangrid.report.metricinfo import arrow, label
 from gangrid.report.rundata import home_study, run_key, write_run_data
 from gangrid.report.settings import report_settings
@@ -134,12 +134,9 @@ def study_html(study: str, blocks: list[Block], tables: dict[str, StudyTable], n
     out = [f'<section class="gg-study" id="study-{_attr(study)}" data-study="{_attr(study)}">']
     filters_done = False
     for b in blocks:
-        if isinstance(b, Heading):
-            out.append(f"<h{b.level}>{inline_html(b.text)}</h{b.level}>")
-        elif isinstance(b, Paragraph):
-            out.append(f"<p>{inline_html(b.text)}</p>")
-        elif isinstance(b, Bullets):
-            out.append("<ul>" + "".join(f"<li>{inline_html(i)}</li>" for i in b.items) + "</ul>")
+        text = text_html(b)
+        if text is not None:
+            out.append(text)
         elif isinstance(b, TableBlock):
             numbers.tables += 1
             if not filters_done:
