@@ -26,12 +26,13 @@ from urllib.parse import quote
 import pandas as pd
 
 from gangrid.artifacts import RESULTS_DIR, RunFiles
+from gangrid.config import iter_runs
 from gangrid.io import write_text
 from gangrid.report import BROWSE_FILE, FIGURES_DIR, RUN_DATA_DIR, TABLES_DIR
 from gangrid.report.columns import COORDS
 from gangrid.report.document import Block, FigureBlock, TableBlock, inline_html, text_html
 from gangrid.report.metricinfo import arrow, label
-from gangrid.report.rundata import home_study, run_key, write_run_data
+from gangrid.report.rundata import home_study, write_run_data
 from gangrid.report.settings import report_settings
 from gangrid.report.tables import COORD_TITLES, StudyTable, isnan, study_tables, text_cell
 
@@ -84,8 +85,7 @@ def table_html(table: StudyTable, number: int, title: str, caption: str) -> str:
                      for c, v in coords.items()]
             cells = [f"<td>{v}</td>" for v in shown] + [f'<td data-s="{r.n_finished}">{html.escape(r.seeds())}</td>']
             variant = "-".join(coords[c] for c in COORDS)
-            row = (f'<tr data-kind="{r.kind}" data-variant="{_attr(variant)}" {attrs} tabindex="0" '
-                   f'title="open the runs of {_attr(variant)}">')
+            row = f'<tr data-kind="{r.kind}" data-variant="{_attr(variant)}" {attrs} tabindex="0">'
         for m in table.metrics:
             cell = r.cells[m]
             text = html.escape(text_cell(cell, interval, markdown=False))
@@ -151,20 +151,25 @@ def study_html(study: str, blocks: list[Block], tables: dict[str, StudyTable], n
     return "\n".join(out)
 
 
-def run_index(runs: pd.DataFrame, start: Path, data_dir: Path) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """study -> variant -> its runs: the fields the panel lists, the sample grid's and the run script's URLs."""
-    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+def _cell(field: str, value: Any) -> Any:
+    if value is None or (isinstance(value, float) and isnan(value)) or value == "":
+        return None
+    if field in ("seed", "step"):
+        return int(value)
+    return round(float(value), 1) if field.endswith("_seconds") else value
+
+
+def run_index(runs: pd.DataFrame, start: Path, data_dir: Path) -> dict[str, Any]:
+    """The runs the panel lists, compactly: `fields` names the columns of each run's row in `studies`
+    (study -> variant -> rows); `results` and `scripts`: the URL prefixes of `<study>/<run>/grid.png` and
+    `<study>/<run>.js` (the study that holds the run: `home`)."""
+    fields = ["home", "run", *RUN_FIELDS]
+    studies: dict[str, dict[str, list[list[Any]]]] = {}
     for row in runs.to_dict("records"):
-        key = run_key(row)
-        entry: dict[str, Any] = {"run": row["run"], "key": key, "study": home_study(row)}
-        for f in RUN_FIELDS:
-            value = row.get(f)
-            entry[f] = None if value is None or (isinstance(value, float) and isnan(value)) else (
-                int(value) if f in ("seed", "step") else value)
-        entry["grid"] = url(RESULTS_DIR / key / RunFiles.GRID, start)
-        entry["data"] = url(data_dir / f"{key}.js", start)
-        out.setdefault(str(row["study"]), {}).setdefault(str(row["variant"]), []).append(entry)
-    return out
+        values = [home_study(row), row["run"], *(_cell(f, row.get(f)) for f in RUN_FIELDS)]
+        studies.setdefault(str(row["study"]), {}).setdefault(str(row["variant"]), []).append(values)
+    return {"fields": fields, "studies": studies, "results": url(RESULTS_DIR, start) + "/",
+            "scripts": url(data_dir, start) + "/", "grid": RunFiles.GRID}
 
 
 def _json_script(obj: Any) -> str:
@@ -174,12 +179,12 @@ def _json_script(obj: Any) -> str:
 
 def page(params: dict[str, Any], body: str, data: dict[str, Any], links: str) -> str:
     """The whole HTML document (style and script inlined)."""
-    n_runs = sum(len(r) for v in data["studies"].values() for r in v.values())
+    n_runs = sum(1 for _ in iter_runs(params))
     toc = " · ".join(f'<a href="#study-{_attr(s)}">{html.escape(s)}</a>' for s in params["studies"])
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gangrid results</title>"
             f"<style>{(ASSETS / 'browse.css').read_text()}</style></head><body>"
-            f"<header><h1>gangrid results</h1><p>{len(params['studies'])} studies, {n_runs} table rows of runs. "
+            f"<header><h1>gangrid results</h1><p>{n_runs} runs in {len(params['studies'])} studies. "
             "Click a column heading to sort, pick a value to filter, click a variant to open its runs. "
             f"{links}</p><nav>{toc}</nav></header><main>{body}</main>"
             '<aside id="gg-panel" hidden><button type="button" class="gg-close" title="close (Esc)">×</button>'
@@ -198,7 +203,7 @@ def write_index(params: dict[str, Any], studies: dict[str, list[Block]], out: Pa
     start = out.parent
     numbers = Numbering()
     body = "\n".join(study_html(s, blocks, tables, numbers, start) for s, blocks in studies.items())
-    data = {"studies": run_index(runs, start, data_dir) if len(runs) else {}}
+    data = run_index(runs, start, data_dir)
     if len(runs):
         write_run_data(params, runs, data_dir)
     links = " ".join(f'<a href="{url(p, start)}">{p.relative_to(start).as_posix()}</a>' for p in (

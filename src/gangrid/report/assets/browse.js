@@ -38,6 +38,20 @@
     return String(v);
   }
 
+  /* The runs of a variant from the page's compact index (DATA.fields names the columns of each row). */
+  function runsOf(study, variant) {
+    var rows = ((DATA.studies[study] || {})[variant]) || [];
+    return rows.map(function (values) {
+      var run = {};
+      DATA.fields.forEach(function (f, i) { run[f] = values[i]; });
+      var path = encodeURIComponent(run.home) + "/" + encodeURIComponent(run.run);
+      run.key = run.home + "/" + run.run;
+      run.grid = DATA.results + path + "/" + DATA.grid;
+      run.data = DATA.scripts + path + ".js";
+      return run;
+    });
+  }
+
   function loadRun(run, cb) {
     if (loaded[run.key]) { cb(loaded[run.key]); return; }
     if (waiting[run.key]) { waiting[run.key].push(cb); return; }
@@ -207,7 +221,7 @@
     list.querySelectorAll("tr.gg-seed").forEach(function (tr, i) { tr.classList.toggle("gg-on", i === index); });
     var detail = document.getElementById("gg-run");
     detail.textContent = "";
-    detail.appendChild(el("h3", {}, run.study + "/" + run.run));
+    detail.appendChild(el("h3", {}, run.key));
     detail.appendChild(keyValueTable([
       ["status", run.status + (run.reason ? ": " + run.reason : ""), "gg-status-" + run.status],
       ["convergence", run.convergence, "gg-verdict-" + run.convergence],
@@ -225,7 +239,7 @@
   function openVariant(row) {
     var study = row.closest("section").getAttribute("data-study");
     var variant = row.getAttribute("data-variant");
-    var runs = ((DATA.studies[study] || {})[variant]) || [];
+    var runs = runsOf(study, variant);
     if (openRow) openRow.classList.remove("gg-open");
     openRow = row;
     row.classList.add("gg-open");
