@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make run    set up .venv, then run the default grid through DVC (ends with reports/report.md):
+#   make run    set up .venv and the system packages the pipeline uses, then run the default grid through DVC
+#               (ends with reports/report.md, report.html, index.html and paper/main.pdf):
 #               `gangrid repro -j $(JOBS)` runs JOBS `dvc repro` workers side by side (one per core by
 #               default; results as a plain `dvc repro`), under a warm worker (`gangrid warm`: the stage
 #               commands skip importing torch); `gangrid pipelines` first brings pipelines/<study>/dvc.yaml
@@ -15,9 +16,9 @@ STAMP := $(VENV)/.gangrid-installed
 JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: run test setup system-deps data-deps clean-outputs
+.PHONY: run test setup system-deps data-deps tex-deps clean-outputs
 
-run: setup data-deps
+run: setup data-deps tex-deps
 	@test -d .git || git init -q
 	gangrid pipelines
 	gangrid warm -- gangrid repro -j $(JOBS)
@@ -34,16 +35,22 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-# Debian packages: Fashion-MNIST (offline data), and for the tests a minimal TeX
-# (paper compile check) and slurm-wlm + munge (a real single-node SLURM cluster).
+# Debian packages: Fashion-MNIST (offline data) and a minimal TeX (the report stage compiles
+# reports/paper/main.pdf when pdflatex is on PATH); for the tests also slurm-wlm + munge (a real
+# single-node SLURM cluster) and chromium (the browser test of reports/index.html, through Playwright).
+TEX := texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern
+
 data-deps:
 	@scripts/install-debian-packages.sh dataset-fashion-mnist
 
+tex-deps:
+	@scripts/install-debian-packages.sh $(TEX)
+
 system-deps:
-	@scripts/install-debian-packages.sh dataset-fashion-mnist texlive-latex-base texlive-latex-recommended \
-		texlive-fonts-recommended lmodern slurm-wlm munge
+	@scripts/install-debian-packages.sh dataset-fashion-mnist $(TEX) slurm-wlm munge chromium
 
 # Remove every pipeline output (data, models, results, reports, checkpoints, logs).
 clean-outputs:
 	rm -rf data/raw data/processed models results reports/tables reports/figures reports/report.md reports/paper \
-		reports/report.html checkpoints logs benchmarks .snakemake dvc.lock pipelines/*/dvc.lock
+		reports/report.html reports/index.html reports/browse checkpoints logs benchmarks .snakemake dvc.lock \
+		pipelines/*/dvc.lock

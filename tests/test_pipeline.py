@@ -26,7 +26,8 @@ def outputs(repo: Path) -> list[Path]:
     files = [spec.dir / f for spec in iter_runs(params) for f in RUN_FILES]
     files += [Path("results/real") / ds / "metrics.json" for ds in params["datasets"]]
     files += [Path("models/classifier") / f"{ds}.pt" for ds in params["datasets"]]
-    files += [Path("reports/report.md"), Path("reports/report.html"), Path("reports/tables/runs.csv")]
+    files += [Path("reports/report.md"), Path("reports/report.html"), Path("reports/index.html"),
+              Path("reports/tables/runs.csv")]
     files += [Path("reports/figures/index.json")]
     return files
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gangrid.config import iter_runs, load_params
+from gangrid.config import iter_runs, load_params, resolve_run
 from gangrid.io import write_json
 from gangrid.plotting import save_image_grid, save_points_plot, save_text_image
 
@@ -99,6 +99,7 @@ def build_tree(params: dict) -> None:
     for i, spec in enumerate(iter_runs(params)):
         rng = np.random.default_rng(i)
         d = spec.dir
+        write_json(d / "config.json", resolve_run(params, spec))
         steps = np.arange(5, 45, 5)
         stop = 7 if spec.name in diverged else 40
         for series, base in (("loss_d", 1.2), ("loss_g", 0.7)):
@@ -212,9 +213,10 @@ def test_every_figure_exists_as_png_and_pdf(tree):
     figures = json.loads((root / "reports/figures/index.json").read_text())["figures"]
     stems = {f["stem"] for f in figures}
     expected = {"samples_toy", "samples_img", "mixtures_toy", "curves_toy", "curves_img", "classes_img", "progress_toy",
-                "progress_img"}
+                "progress_img", "ranking_toy"}
     assert expected <= stems
-    assert any(s.startswith("heatmap_img_digits") for s in stems)
+    assert any(s.startswith("heatmap_img_digits") for s in stems)  # loss x trick
+    assert not any(s.startswith("heatmap_toy") for s in stems)  # one axis (loss): ranked bars, no one-row heatmap
     if any(c.startswith("precision") for c in frames["runs"].columns):
         assert any(s.startswith("pr_img") for s in stems)
     for stem in stems:
@@ -240,6 +242,71 @@ def test_report_markdown_and_html(tree):
     html = (root / "reports/report.html").read_text()
     assert html.count('src="data:image/png;base64,') == n_figures
     assert 'src="http' not in html and "<table>" in html
+
+
+def test_browsable_report_page_and_run_scripts(tree):
+    """reports/index.html: offline (nothing loaded from elsewhere), a row per variant with the tables' marks, and one
+    script per run under reports/browse/ with its config diff against the study's baseline run."""
+    root, params, _ = tree
+    conv = params["studies"]["img"]["archs"][0]
+    page = (root / "reports/index.html").read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page) and "<script src" not in page
+    assert f'data-variant="digits-{conv}-ns-sn"' in page and "†" in page and "2 (2 unconv.)" in page
+    assert 'src="figures/progress_img.png"' in page and 'id="table-img_quality"' in page
+    for spec in iter_runs(params):
+        assert (root / "reports/browse" / spec.study / f"{spec.name}.js").exists(), spec.name
+
+    def run_data(study: str, run: str) -> dict:
+        text = (root / "reports/browse" / study / f"{run}.js").read_text()
+        key, data = re.fullmatch(r"gangrid\.run\((\"[^\"]+\"),(.*)\);\n", text, re.S).groups()
+        assert json.loads(key) == f"{study}/{run}"
+        return json.loads(data)
+
+    sn = run_data("img", f"digits-{conv}-ns-sn-s1")
+    assert sn["baseline"] == f"img/digits-{conv}-ns-none-s1"
+    assert ["tricks.spectral_norm.n_power_iterations", "—", 1] in sn["diff"]
+    assert sn["status"]["convergence"]["verdict"] == "unconverged" and sn["metrics"]["fid200_clf"] > 0
+    assert set(sn["curves"]) == {"loss_d", "loss_g", "eval/fid200_clf"} and len(sn["curves"]["loss_d"][0]) == 8
+    assert run_data("img", f"digits-{conv}-ns-none-s0")["diff"] == []
+
+
+def test_browsable_report_in_chromium(tree, tmp_path):
+    """The page in a headless Chromium from a file:// URL: no console error; sorting a column reorders the rows,
+    a filter hides rows, a click on a variant opens its runs with the sample grid and the run's curves loaded."""
+    from browser_util import browser_missing, chromium_page
+
+    reason = browser_missing()
+    if reason:
+        pytest.skip(reason)
+    root, params, _ = tree
+    conv = params["studies"]["img"]["archs"][0]
+    rows = "#table-img_quality tbody tr"
+    with chromium_page(tmp_path / "profile") as (page, errors):
+        page.goto((root / "reports/index.html").as_uri(), wait_until="load")
+        variants = lambda: page.eval_on_selector_all(rows, "rs => rs.map(r => r.dataset.variant || 'real')")
+        before = variants()
+        heading = page.locator("#table-img_quality thead th", has_text="fid200_clf")
+        column = page.eval_on_selector_all("#table-img_quality thead th", "hs => hs.map(h => h.textContent)").index(
+            heading.inner_text())
+        heading.click()
+        after = variants()
+        assert after != before and sorted(after) == sorted(before)
+        keys = page.eval_on_selector_all(rows, f"rs => rs.map(r => r.cells[{column}].dataset.s)")
+        values = [float(k) for k in keys if k]
+        assert values == sorted(values) and keys[len(values):] == [""] * (len(keys) - len(values))  # no value: last
+
+        page.select_option("section[data-study=img] select[name=loss]", "hinge")
+        shown = page.eval_on_selector_all(rows, "rs => rs.filter(r => !r.hidden).map(r => r.dataset.loss)")
+        assert len(shown) < len(before) and set(shown) == {"hinge", ""}  # the hinge variants and the real-data row
+        page.select_option("section[data-study=img] select[name=loss]", "")
+
+        page.click(f"{rows}[data-variant='digits-{conv}-ns-sn']")
+        page.wait_for_selector("#gg-panel .gg-charts svg")
+        page.wait_for_function("() => document.querySelector('#gg-panel img.gg-grid').complete")
+        assert page.eval_on_selector("#gg-panel img.gg-grid", "img => img.naturalWidth") > 0
+        panel = page.inner_text("#gg-panel")
+        assert "unconverged" in panel and "tricks.spectral_norm.n_power_iterations" in panel
+        assert errors == []
 
 
 def test_paper_compiles(tree):

@@ -1,4 +1,4 @@
-"""`gangrid <stage>`: one subcommand per pipeline stage, plus `validate` and `runs`.
+"""`gangrid <stage>`: one subcommand per pipeline stage, plus `validate`, `runs`, `results`, `compare`, ....
 
 With GANGRID_WORKER set (`gangrid warm -- dvc repro`), a command runs in the warm
 worker's forked child instead (gangrid.worker); this module imports little, so
@@ -165,6 +165,19 @@ def cmd_compare(args: argparse.Namespace, params: dict[str, Any]) -> None:
     print(run_compare(args.a, args.b, args.study, args.metric, args.format, args.changed), end="")
 
 
+def cmd_results(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.results import load, write
+
+    frame = load(".", params)
+    if args.study:
+        frame = frame[frame["study"].isin(args.study)]
+    text = write(frame, args.format, args.output)
+    if text is not None:
+        print(text, end="")
+    else:
+        print(f"{args.output}: {len(frame)} runs, {len(frame.columns)} columns", file=sys.stderr)
+
+
 def cmd_repro(args: argparse.Namespace, params: dict[str, Any]) -> int:
     from gangrid.repro import dvc_runner, repro
 
@@ -252,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", action="append", help="only metrics with this name or prefix (repeatable)")
     p.add_argument("--format", choices=["text", "md", "csv", "json"], default="text")
     p.add_argument("--changed", action="store_true", help="only metric rows whose values differ")
+    p = add("results", cmd_results, "every run as one table (study, axes, seed, status, convergence, metrics, "
+                                    "flattened config, times): gangrid.results.load")
+    p.add_argument("--format", choices=["csv", "parquet", "json"], default="csv", help="csv (default), parquet "
+                   "(needs pyarrow) or json (one record per run)")
+    p.add_argument("-o", "--output", type=Path, help="write to this file (default: standard output; parquet needs one)")
+    p.add_argument("--study", action="append", help="only this study (repeatable)")
     p = add("repro", cmd_repro, "dvc repro of the whole pipeline with several stage commands at a time (parallel "
                                 "`dvc --wait-for-lock repro` processes on disjoint runs; results as a plain dvc repro)")
     p.add_argument("-j", "--jobs", default="1", help="stage commands at a time: a number or `auto` (CPU count); default 1")
@@ -265,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-LIGHT = ("runs", "pipelines")  # commands that need the params' structure only (no torch import)
+LIGHT = ("runs", "pipelines", "results")  # commands that need the params' structure only (no torch import)
 THREAD_SECTION = {"translate": "train"}  # commands that are no pipeline stage; stages: the stage table's
 
 

@@ -83,6 +83,7 @@ def _run(name: str) -> str:
 
 
 KIND_CODE = ("kinds/__init__.py", "kinds/{kind}")
+REPORT_CODE = ("report", "results.py")  # the grid stages: the report package and the results loader it reads runs with
 # The code a trained state depends on (the resume check refuses checkpoints of other code).
 TRAIN_CODE = ("config.py", "runtime.py", "training", "stages/train.py", *KIND_CODE, "nets", "losses.py", "tricks")
 
@@ -130,20 +131,23 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           outs=(Out(_run(RunFiles.METRICS), cache=False, role="metric"),),
           resources="eval"),
     # grid stages: `results` = every run's outputs and every real-data row (a folder for DVC, the files for Snakemake)
-    Stage("aggregate", "aggregate", "grid", code=("report",), params=("studies", "report"), deps=("results",),
+    Stage("aggregate", "aggregate", "grid", code=REPORT_CODE, params=("studies", "report"), deps=("results",),
           outs=(Out("reports/tables", cache=False, directory=True,
                     report={"patterns": ["{name}.csv"], "caption": "../report/tables.rst", "category": "Tables"}),),
           local=True),
-    Stage("plots", "plots", "grid", code=("report",), params=("studies", "report"), deps=("results", "reports/tables"),
+    Stage("plots", "plots", "grid", code=REPORT_CODE, params=("studies", "report"), deps=("results", "reports/tables"),
           outs=(Out("reports/figures", directory=True,
                     report={"patterns": ["{name}.png"], "caption": "../report/figures.rst", "category": "Figures"}),),
           local=True),
-    Stage("report", "report", "grid", code=("report",), params=("studies", "eval", "report"),
-          deps=("reports/tables", "reports/figures"),
+    # results: the browsable report (reports/index.html) shows each run's config, status and curves
+    Stage("report", "report", "grid", code=REPORT_CODE, params=("studies", "eval", "report"),
+          deps=("results", "reports/tables", "reports/figures"),
           outs=(Out("reports/report.md", name="md", cache=False,
                     report={"caption": "../report/report_md.rst", "category": "Report"}),
                 Out("reports/report.html", name="html",
                     report={"caption": "../report/report_html.rst", "category": "Report"}),
+                Out("reports/index.html", name="browse"),
+                Out("reports/browse", name="run_data", directory=True),
                 Out("reports/paper", name="paper", directory=True)), local=True),
 )}
 

@@ -12,99 +12,27 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gangrid.artifacts import real_metrics_path
-from gangrid.config import baseline_study, iter_runs, study_baseline
-from gangrid.io import read_json
+from gangrid.config import study_baseline
 from gangrid.report import TABLES_DIR
-from gangrid.report.columns import COST_COLUMNS, ID_COLUMNS, VARIANT, metric_columns, study_metrics
+from gangrid.report.columns import COST_COLUMNS, VARIANT, study_metrics
 from gangrid.report.metricinfo import direction
 from gangrid.report.settings import ReportSettings, report_settings
 from gangrid.report.stats import compare, holm, summarise_values
+from gangrid.results import Reader, collect, file_reader, metric_values
 from gangrid.training.convergence import CONVERGED, UNCONVERGED, UNDETERMINED
 from gangrid.report.tables import write_tables
 
 
-def metric_values(metrics: dict[str, Any]) -> dict[str, float]:
-    """The numeric metric entries of a metrics.json (protocol, status and step dropped)."""
-    return {k: float(v) for k, v in metrics.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step"}
-
-
-Reader = Callable[[Path], "dict[str, Any] | None"]
-
-
-def file_reader(root: Path = Path(".")) -> Reader:
-    """A reader of JSON files under `root` (None for a missing file)."""
-
-    def read(rel: Path) -> dict[str, Any] | None:
-        path = root / rel
-        return read_json(path) if path.exists() else None
-
-    return read
-
-
-NOT_TRACKED = "not tracked"  # the convergence of a run trained without in-training metrics (eval.every: 0)
-
-
-def convergence_of(status: dict[str, Any]) -> str:
-    """A run's convergence verdict from its status.json (gangrid.training.convergence), `not tracked` without one."""
-    conv = status.get("convergence")
-    return str(conv.get("verdict", NOT_TRACKED)) if isinstance(conv, dict) else NOT_TRACKED
-
-
 def collect_runs(params: dict[str, Any], root: Path = Path("."), reader: Reader | None = None) -> pd.DataFrame:
-    """One row per run of the grid: coordinates, status, convergence verdict, step, train time and every metric.
-
-    status is the run's status.json status ('finished', 'diverged', ...),
-    'missing' when the run has no status.json yet, and 'not evaluated' when it
-    finished but has no metrics.json. Runs that did not finish have no metric
-    values. Files are read under `root`, or through `reader` (e.g. from a git revision).
-    """
-    read = reader or file_reader(root)
-    rows = []
-    for spec in iter_runs(params):
-        status = read(spec.dir / "status.json") or {"status": "missing", "step": math.nan}
-        metrics = read(spec.dir / "metrics.json")
-        state = status["status"]
-        if state == "finished" and metrics is None:
-            state = "not evaluated"
-        values = metric_values(metrics) if metrics and state == "finished" else {}
-        rows.append({
-            "study": spec.study, "run": spec.name, "variant": spec.variant, "dataset": spec.dataset,
-            "arch": spec.arch, "loss": spec.loss, "trick": spec.trick, "seed": spec.seed, "status": state,
-            "step": status.get("step", math.nan), "train_seconds": status.get("train_seconds", math.nan),
-            "convergence": convergence_of(status) if state != "missing" else "", "eval_seconds": status.get("eval_seconds", math.nan),
-            **values,
-        })
-    frame = pd.DataFrame(rows, columns=None if rows else ID_COLUMNS)
-    return with_shared_baselines(frame, params)
-
-
-def with_shared_baselines(runs: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
-    """Add, to each study whose baseline lives in another study (`baseline.study`), that study's
-    baseline runs on this study's datasets (and archs), relabelled with this study (`shared_from`)."""
-    runs = runs.copy()
-    runs["shared_from"] = ""
-    extra = []
-    for study, spec in params["studies"].items():
-        home = baseline_study(params, study)
-        if home == study or runs.empty:
-            continue
-        base = study_baseline(params, study)
-        mask = (runs["study"] == home) & (runs["shared_from"] == "") & runs["dataset"].isin(spec["datasets"])
-        if "arch" not in base:
-            mask &= runs["arch"].isin(spec["archs"])
-        for key, value in base.items():
-            mask &= runs[key] == value
-        rows = runs[mask].copy()
-        rows["study"], rows["shared_from"] = study, home
-        extra.append(rows)
-    return pd.concat([runs, *extra], ignore_index=True) if extra else runs
+    """The report's runs table: the rows of `gangrid.results.collect` (one per run, without configs), plus each
+    study's borrowed baseline runs (`shared_from`)."""
+    return collect(params, root, reader, shared=True, configs=False)
 
 
 REFERENCE_COLUMNS = ["reference_label", "reference_about"]  # what a dataset's reference row is, when not real data

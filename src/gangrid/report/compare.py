@@ -30,11 +30,11 @@ from gangrid.config import PARAMS_FILE, check_schema
 from gangrid.errors import UserError
 from gangrid.yaml12 import load_yaml
 from gangrid.report import TABLES_DIR
-from gangrid.report.aggregate import collect_runs, file_reader
 from gangrid.report.columns import VARIANT, metric_columns
 from gangrid.report.metricinfo import direction
 from gangrid.report.stats import summarise_values, welch_t
 from gangrid.report.tables import decimals
+from gangrid.results import collect, flatten, has_results
 
 
 @dataclass
@@ -91,7 +91,13 @@ def _params_from_text(text: str, where: str) -> dict[str, Any]:
 
 
 def load_experiment(ref: str) -> Experiment:
-    """Params and runs of a directory, git revision or DVC experiment (runs.csv when present, else the run files)."""
+    """Params and runs of a directory, git revision or DVC experiment, through `gangrid.results`.
+
+    A directory's runs are read from its run files (`gangrid.results.collect`, the rows of
+    `gangrid.results.load` with each study's borrowed baseline runs, as in the report's tables), or
+    from its reports/tables/runs.csv when it has no results/ folder; a revision's from its runs.csv
+    (written by the aggregate stage from the same loader) when it has one, else from its run files.
+    """
     path = Path(ref)
     if path.is_dir():
         params_path = path / PARAMS_FILE
@@ -99,7 +105,8 @@ def load_experiment(ref: str) -> Experiment:
             raise UserError(f"compare: {path} has no {PARAMS_FILE}")
         params = _params_from_text(params_path.read_text(), str(params_path))
         table = path / TABLES_DIR / "runs.csv"
-        runs = pd.read_csv(table) if table.exists() else collect_runs(params, reader=file_reader(path))
+        runs = (pd.read_csv(table) if table.exists() and not has_results(path)
+                else collect(params, path, shared=True, configs=False))
         return Experiment(ref, params, runs)
     commit = resolve_revision(ref)
     if commit is None:
@@ -109,18 +116,9 @@ def load_experiment(ref: str) -> Experiment:
         raise UserError(f"compare: revision '{ref}' has no {PARAMS_FILE}")
     params = _params_from_text(text, f"{ref}:{PARAMS_FILE}")
     table = git_text(commit, TABLES_DIR / "runs.csv")
-    runs = pd.read_csv(io.StringIO(table)) if table else collect_runs(params, reader=_git_reader(commit))
+    runs = pd.read_csv(io.StringIO(table)) if table else collect(params, reader=_git_reader(commit),
+                                                                      shared=True, configs=False)
     return Experiment(ref, params, runs)
-
-
-def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested mappings -> {dotted.key: leaf value}; lists stay whole."""
-    if isinstance(obj, dict):
-        out: dict[str, Any] = {}
-        for k, v in obj.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
-    return {prefix: obj}
 
 
 def params_diff(a: dict[str, Any], b: dict[str, Any]) -> pd.DataFrame:

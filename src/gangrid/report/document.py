@@ -130,18 +130,26 @@ code { background: #f3f3f3; padding: 0 0.2em; border-radius: 3px; }
 """
 
 
+def text_html(block: Block) -> str | None:
+    """A heading, paragraph or bullet list as HTML; None for a table or figure (each page renders those its way)."""
+    if isinstance(block, Heading):
+        return f"<h{block.level}>{inline_html(block.text)}</h{block.level}>"
+    if isinstance(block, Paragraph):
+        return f"<p>{inline_html(block.text)}</p>"
+    if isinstance(block, Bullets):
+        return "<ul>" + "".join(f"<li>{inline_html(i)}</li>" for i in block.items) + "</ul>"
+    return None
+
+
 def to_html(blocks: list[Block], figures_dir: Path, title: str = "gangrid report") -> str:
     """A self-contained HTML page: inline CSS, every figure embedded as a base64 PNG."""
     out = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
            f"<style>{STYLE}</style></head><body>"]
     n_table = n_figure = 0
     for b in blocks:
-        if isinstance(b, Heading):
-            out.append(f"<h{b.level}>{inline_html(b.text)}</h{b.level}>")
-        elif isinstance(b, Paragraph):
-            out.append(f"<p>{inline_html(b.text)}</p>")
-        elif isinstance(b, Bullets):
-            out.append("<ul>" + "".join(f"<li>{inline_html(i)}</li>" for i in b.items) + "</ul>")
+        text = text_html(b)
+        if text is not None:
+            out.append(text)
         elif isinstance(b, TableBlock):
             n_table += 1
             out.append(f'<p class="caption"><b>Table {n_table}. {inline_html(b.title)}.</b> {inline_html(b.caption)}</p>')

@@ -125,22 +125,30 @@ def families_of(metrics: list[str]) -> dict[str, list[str]]:
     return groups
 
 
-def _cells(summary: pd.DataFrame, sig: pd.DataFrame, variant: str, metrics: list[str], counts: dict[str, int]) -> dict[str, Cell]:
+def by_variant_metric(frame: pd.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
+    """The rows of a summary or significance table by (variant, metric), the first one where several match."""
+    if frame.empty:
+        return {}
+    keys = zip(frame["variant"], frame["metric"])
+    return dict(reversed(list(zip(keys, frame.to_dict("records")))))
+
+
+def _cells(summary: dict[tuple[str, str], dict[str, Any]], sig: dict[tuple[str, str], dict[str, Any]], variant: str,
+           metrics: list[str], counts: dict[str, int]) -> dict[str, Cell]:
     cells = {}
     for m in metrics:
-        rec = summary[(summary["variant"] == variant) & (summary["metric"] == m)]
-        s = sig[(sig["variant"] == variant) & (sig["metric"] == m)] if len(sig) else sig
+        r = summary.get((variant, m))
+        s = sig.get((variant, m))
         if counts["n_finished"] == 0:
             state = "diverged" if counts["n_diverged"] else "missing"
             cells[m] = Cell(state=state)
-        elif rec.empty or rec["n"].iloc[0] == 0:
+        elif r is None or r["n"] == 0:
             cells[m] = Cell(state="none")
         else:
-            r = rec.iloc[0]
             cells[m] = Cell(float(r["mean"]), float(r["low"]), float(r["high"]), int(r["n"]))
-        if len(s):
-            cells[m].significant = bool(s["significant"].iloc[0])
-            cells[m].p_holm = float(s["p_holm"].iloc[0])
+        if s is not None:
+            cells[m].significant = bool(s["significant"])
+            cells[m].p_holm = float(s["p_holm"])
     return cells
 
 
@@ -167,13 +175,14 @@ def study_table(study: str, fam: Family, metrics: list[str], frames: dict[str, p
     real = frames["real"]
     directions = {m: direction(m, settings.directions) for m in metrics}
     variants = summary.drop_duplicates("variant")
+    records, tests = by_variant_metric(summary), by_variant_metric(sig)
     rows: list[Row] = []
     for dataset in variants["dataset"].unique():
         block: list[Row] = []
         for _, v in variants[variants["dataset"] == dataset].iterrows():
             counts = {k: int(v[k]) for k in ("n_runs", "n_finished", "n_diverged", "n_unconverged") if k in v}
             block.append(Row({c: v[c] for c in COORDS}, "baseline" if v["baseline"] else "variant",
-                             _cells(summary, sig, v["variant"], metrics, counts), **counts))
+                             _cells(records, tests, v["variant"], metrics, counts), **counts))
         ref = real[real["dataset"] == dataset] if "dataset" in real else real.iloc[0:0]
         real_cells = {m: Cell(float(ref[m].iloc[0])) if len(ref) and m in ref and pd.notna(ref[m].iloc[0]) else Cell(state="none")
                       for m in metrics}
@@ -242,7 +251,8 @@ def caption(table: StudyTable, params: dict[str, Any], runs: pd.DataFrame, frame
 # ---------------------------------------------------------------- renderers
 
 
-def _text_cell(cell: Cell, interval: str, markdown: bool = True) -> str:
+def text_cell(cell: Cell, interval: str, markdown: bool = True) -> str:
+    """A cell as text: `mean ± half` (or `mean [low, high]`), `**bold**` when best (Markdown), `†` when significant."""
     if cell.state == "diverged":
         return "diverged"
     nums = cell.numbers(interval)
@@ -265,7 +275,7 @@ def to_markdown(table: StudyTable) -> str:
             coords = coords[:1] + [f"_{c}_" for c in coords[1:]]
         if r.kind == "real":
             coords = [coords[0], f"_{r.coords['arch']}_", "–", "–"]
-        cells = [_text_cell(r.cells[m], table.settings.interval) for m in table.metrics]
+        cells = [text_cell(r.cells[m], table.settings.interval) for m in table.metrics]
         lines.append("| " + " | ".join(coords + [r.seeds()] + cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -1,7 +1,7 @@
-"""The `report` stage: reports/report.md, reports/report.html (self-contained) and reports/paper/main.tex
-(+ main.pdf when pdflatex is available), all from the same blocks: the protocol, per study its
-findings (significance against the baseline), every table and figure with captions, and the runs
-that did not finish.
+"""The `report` stage: reports/report.md, reports/report.html (self-contained), reports/index.html (the
+browsable report, gangrid.report.browse) and reports/paper/main.tex (+ main.pdf when pdflatex is
+available), all from the same blocks: the protocol, per study its findings (significance against the
+baseline), every table and figure with captions, and the runs that did not finish.
 """
 
 from __future__ import annotations
@@ -158,22 +158,29 @@ def study_blocks(params: dict[str, Any], study: str, settings: ReportSettings, t
     return blocks
 
 
-def report_blocks(params: dict[str, Any]) -> list[Block]:
-    """The whole report as blocks, from reports/tables/ and reports/figures/."""
+def all_study_blocks(params: dict[str, Any]) -> dict[str, list[Block]]:
+    """Each study's blocks (description, axes, findings, tables, figures), from reports/tables/ and reports/figures/."""
     settings = report_settings(params)
     tables = _optional_json(TABLES_DIR / "index.json").get("tables", [])
     figures = _optional_json(FIGURES_DIR / "index.json").get("figures", [])
-    runs = _read_csv(TABLES_DIR / "runs.csv")
     significance = _read_csv(TABLES_DIR / "significance.csv")
+    return {study: study_blocks(params, study, settings, tables, figures, significance) for study in params["studies"]}
+
+
+def report_blocks(params: dict[str, Any], studies: dict[str, list[Block]] | None = None) -> list[Block]:
+    """The whole report as blocks, from reports/tables/ and reports/figures/ (`studies`: `all_study_blocks`, if at hand)."""
+    settings = report_settings(params)
+    runs = _read_csv(TABLES_DIR / "runs.csv")
     n_runs = len(list(iter_runs(params)))
     shared = (f" ({len(runs)} table rows: a study that borrows its baseline from another study lists those runs too)"
               if len(runs) and len(runs) != n_runs else "")
     blocks: list[Block] = [Heading("gangrid report", 1),
                            Paragraph(f"{n_runs} runs in {len(params['studies'])} studies{shared}. Numbers: "
-                                     "`reports/tables/*.csv`; LaTeX: `reports/tables/*.tex` and `reports/paper/main.tex`.")]
+                                     "`reports/tables/*.csv`; LaTeX: `reports/tables/*.tex` and `reports/paper/main.tex`; "
+                                     "to sort, filter and open single runs: `reports/index.html`.")]
     blocks += protocol_blocks(params, settings)
-    for study in params["studies"]:
-        blocks += study_blocks(params, study, settings, tables, figures, significance)
+    for study in (studies or all_study_blocks(params)).values():
+        blocks += study
     blocks.append(Heading("Runs that did not finish"))
     lines = unfinished_runs(runs) if len(runs) else []
     blocks.append(Bullets(tuple(lines)) if lines else Paragraph("None: every run finished."))
@@ -200,13 +207,16 @@ def timing_blocks() -> list[Block]:
 
 
 def run_report(params: dict[str, Any], out: Path = REPORT_FILE) -> Path:
-    """Write report.md, report.html and paper/main.tex (compiled to main.pdf per `report.pdf`); return report.md."""
+    """Write report.md, report.html, index.html (+ browse/) and paper/main.tex (compiled to main.pdf per
+    `report.pdf`); return report.md."""
     import shutil
 
+    from gangrid.report.browse import write_index
     from gangrid.report.paper import compile_pdf, write_paper
 
     settings = report_settings(params)
-    blocks = report_blocks(params)
+    studies = all_study_blocks(params)
+    blocks = report_blocks(params, studies)
     write_text(out, to_markdown(blocks, figures_rel=FIGURES_DIR.relative_to(out.parent).as_posix()
                                 if FIGURES_DIR.is_relative_to(out.parent) else FIGURES_DIR.as_posix()))
     write_text(HTML_FILE, to_html(blocks, FIGURES_DIR))
@@ -214,4 +224,5 @@ def run_report(params: dict[str, Any], out: Path = REPORT_FILE) -> Path:
     if settings.pdf == "always" or (settings.pdf == "auto" and shutil.which("pdflatex")):
         pdf, pages = compile_pdf(tex)
         print(f"{pdf}: {pages} pages")
+    write_index(params, studies)  # after the PDF: it links to what exists
     return out

@@ -161,9 +161,9 @@ def run_plots(params: dict[str, Any], out_dir: Path = FIGURES_DIR, tables_dir: P
     settings = report_settings(params)
     runs = _read_csv(tables_dir / "runs.csv")
     if runs.empty:
-        from gangrid.report.aggregate import collect_runs
+        from gangrid.results import collect
 
-        runs = collect_runs(params)
+        runs = collect(params, shared=True, configs=False)
     summary, real = _read_csv(tables_dir / "summary.csv"), _read_csv(tables_dir / "real.csv")
     figures: list[Figure] = []
     for study in params["studies"]:

@@ -1,4 +1,5 @@
-"""Ablation figures from the per-variant summary: loss x trick heatmaps and precision-vs-recall scatter."""
+"""Ablation figures from the per-variant summary: heatmaps of two ablation axes (loss x trick), ranked bars of
+one, and precision-vs-recall scatter."""
 
 from __future__ import annotations
 
@@ -46,50 +47,137 @@ def _annotation(rec: pd.DataFrame) -> str:
     return text + (f"\n({int(r['n_diverged'])} div.)" if r["n_diverged"] else "")
 
 
+AXES = ("arch", "loss", "trick")  # the ablation axes of a study (datasets are blocks, not an axis)
+AXIS_KEYS = {"arch": "archs", "loss": "losses", "trick": "tricks"}  # their lists in a study's params
+
+
+def axis_values(summary: pd.DataFrame, spec: dict, axis: str) -> list[str]:
+    """The values of `axis` among the study's variants: params order first, then borrowed ones (a shared baseline)."""
+    present = list(dict.fromkeys(summary[axis].astype(str)))
+    listed = [str(v) for v in spec.get(AXIS_KEYS[axis], [])]
+    return [v for v in listed if v in present] + [v for v in present if v not in listed]
+
+
+def varying_axes(summary: pd.DataFrame, spec: dict) -> list[str]:
+    """The ablation axes (arch, loss, trick) with at least two values among the study's variants."""
+    return [a for a in AXES if len(axis_values(summary, spec, a)) >= 2]
+
+
 @register_figure("heatmap", kinds=("gan", "translation"), order=40)
 def ablation_heatmaps(ctx: FigureContext) -> list[Figure]:
-    """Per dataset and arch: losses x tricks coloured by the mean of the heatmap metric, annotated with its CI."""
+    """Where two ablation axes have two or more values each: per dataset (and value of the third axis), a heatmap
+    of those two axes (loss x trick when both vary) coloured by the mean of the heatmap metric, annotated with its CI."""
     import seaborn as sns
 
     summary = study_summary(ctx)
     if summary.empty:
         return []
     spec = ctx.params["studies"][ctx.study]
+    varying = varying_axes(summary, spec)
+    if len(varying) < 2:
+        return []
+    row_axis, col_axis = varying[-2:]
+    fixed = [a for a in AXES if a not in (row_axis, col_axis)]
     figures = []
-    for (dataset, arch), group in summary.groupby(["dataset", "arch"], sort=False):
+    for key, group in summary.groupby(["dataset", *fixed], sort=False):
+        dataset, *others = key
         metric = pick_metric(group, ctx.settings.heatmap_metric, ctx.settings.directions)
         if metric is None:
             continue
         rows = group[group["metric"] == metric]
-        losses, tricks = list(spec["losses"]), list(spec["tricks"])
-        values = np.full((len(losses), len(tricks)), np.nan)
+        ys, xs = axis_values(summary, spec, row_axis), axis_values(summary, spec, col_axis)
+        values = np.full((len(ys), len(xs)), np.nan)
         notes = np.full(values.shape, "", dtype=object)
-        for i, loss in enumerate(losses):
-            for j, trick in enumerate(tricks):
-                rec = rows[(rows["loss"] == loss) & (rows["trick"] == trick)]
+        for i, y in enumerate(ys):
+            for j, x in enumerate(xs):
+                rec = rows[(rows[row_axis].astype(str) == y) & (rows[col_axis].astype(str) == x)]
                 if len(rec):
                     values[i, j] = rec["mean"].iloc[0]
                     notes[i, j] = _annotation(rec)
         plt = pyplot()
-        fig, ax = plt.subplots(figsize=(1.3 * len(tricks) + 1.8, 0.75 * len(losses) + 1.0))
+        fig, ax = plt.subplots(figsize=(1.3 * len(xs) + 1.8, 0.75 * len(ys) + 1.0))
         cmap = "viridis_r" if direction(metric, ctx.settings.directions) == "lower" else "viridis"
-        sns.heatmap(pd.DataFrame(values, index=losses, columns=tricks), annot=notes, fmt="", cmap=cmap,
+        sns.heatmap(pd.DataFrame(values, index=ys, columns=xs), annot=notes, fmt="", cmap=cmap,
                     mask=~np.isfinite(values), cbar_kws={"label": f"{metric} {arrow(metric, ctx.settings.directions)}"},
                     linewidths=0.5, linecolor="white", ax=ax, annot_kws={"fontsize": 6})
-        for i in range(len(losses)):
-            for j in range(len(tricks)):
+        for i in range(len(ys)):
+            for j in range(len(xs)):
                 if not np.isfinite(values[i, j]) and notes[i, j]:
                     ax.text(j + 0.5, i + 0.5, notes[i, j], ha="center", va="center", fontsize=6, color="tab:red")
-        ax.set_xlabel("trick")
-        ax.set_ylabel("loss")
-        ax.set_title(f"{ctx.study}: {dataset}, {arch}")
-        name = f"heatmap_{ctx.study}_{dataset}_{arch}"
+        ax.set_xlabel(col_axis)
+        ax.set_ylabel(row_axis)
+        where = ", ".join([dataset, *map(str, others)])
+        ax.set_title(f"{ctx.study}: {where}")
+        name = "_".join(["heatmap", ctx.study, dataset, *map(str, others)])
         save_figure(fig, ctx.out_dir, name)
-        figures.append(Figure(name, ctx.study, f"Ablation of study {ctx.study} on {dataset} ({arch}): mean {metric} "
-                                                f"over finished seeds for each loss x trick, ± the half-width of its "
-                                                f"{ctx.settings.confidence:.0%} CI ({ctx.settings.interval}); "
+        figures.append(Figure(name, ctx.study, f"Ablation of study {ctx.study} on {where}: mean {metric} "
+                                                f"over finished seeds for each {row_axis} x {col_axis}, ± the half-width "
+                                                f"of its {ctx.settings.confidence:.0%} CI ({ctx.settings.interval}); "
                                                 "yellow is better; red text: no finished seed."))
     return figures
+
+
+def _bar_label(r: pd.Series, axis: str) -> str:
+    notes = [n for n in ("baseline" if r["baseline"] else "",
+                         f"{int(r['n_unconverged'])} unconv." if r.get("n_unconverged", 0) else "",
+                         f"{int(r['n_diverged'])} div." if r["n_diverged"] else "") if n]
+    return str(r[axis]) + (f" ({', '.join(notes)})" if notes else "")
+
+
+@register_figure("ranking", kinds=("gan", "translation"), order=40)
+def ranked_bars(ctx: FigureContext) -> list[Figure]:
+    """Where exactly one ablation axis varies: its values ranked by the mean of the heatmap metric, with CI bars,
+    one panel per dataset."""
+    summary = study_summary(ctx)
+    if summary.empty:
+        return []
+    spec = ctx.params["studies"][ctx.study]
+    varying = varying_axes(summary, spec)
+    if len(varying) != 1:
+        return []
+    axis = varying[0]
+    metric = pick_metric(summary, ctx.settings.heatmap_metric, ctx.settings.directions)
+    if metric is None:
+        return []
+    lower = direction(metric, ctx.settings.directions) == "lower"
+    rows = summary[summary["metric"] == metric]
+    datasets = list(dict.fromkeys(rows["dataset"]))
+    plt = pyplot()
+    heights = [len(rows[rows["dataset"] == d]) for d in datasets]
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(4.8, sum(0.28 * h + 0.8 for h in heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, dataset in zip(axes[:, 0], datasets):
+        block = rows[rows["dataset"] == dataset]
+        valued = block[(block["n"] > 0) & np.isfinite(block["mean"])].sort_values("mean", ascending=lower, kind="stable")
+        empty = block[~block.index.isin(valued.index)]
+        order = list(valued.index) + list(empty.index)
+        labels = [_bar_label(block.loc[i], axis) for i in order]
+        pos = np.arange(len(order))[::-1]  # best at the top
+        low = (valued["mean"] - valued["low"]).fillna(0.0).clip(lower=0.0)
+        high = (valued["high"] - valued["mean"]).fillna(0.0).clip(lower=0.0)
+        colors = ["0.6" if b else "tab:blue" for b in valued["baseline"]]
+        bars = ax.barh(pos[:len(valued)], valued["mean"], xerr=[low, high], color=colors, capsize=2,
+                       error_kw={"lw": 0.8})
+        for bar, unconv in zip(bars, valued.get("n_unconverged", pd.Series(0, index=valued.index))):
+            if unconv:
+                bar.set_hatch("///")
+                bar.set_edgecolor("white")
+        for k in range(len(empty)):
+            r = empty.iloc[k]
+            ax.text(0, pos[len(valued) + k], "  diverged" if r["n_diverged"] else "  no value", va="center",
+                    fontsize=6, color="tab:red")
+        ax.set_yticks(pos, labels)
+        ax.set_ylim(-0.6, len(order) - 0.4)
+        ax.set_xlabel(f"{metric} {arrow(metric, ctx.settings.directions)}".strip())
+        ax.set_title(f"{ctx.study}: {dataset}")
+        ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    name = f"ranking_{ctx.study}"
+    save_figure(fig, ctx.out_dir, name)
+    return [Figure(name, ctx.study, f"Study {ctx.study}, its one ablation axis ({axis}) ranked by mean {metric} over "
+                                    f"finished seeds, best at the top, with {ctx.settings.confidence:.0%} CI error bars "
+                                    f"({ctx.settings.interval}); grey: the baseline; hatched: variants with runs that had "
+                                    "not converged; variants without a finished seed are listed without a bar.")]
 
 
 def pr_pairs(metrics: list[str]) -> list[tuple[str, str]]:

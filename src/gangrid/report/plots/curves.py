@@ -31,15 +31,34 @@ def read_series(run_dir: Path) -> dict[str, pd.Series]:
         name = tsv.relative_to(root).with_suffix("").as_posix()
         if any(s in name for s in SKIP):
             continue
-        try:
-            df = pd.read_csv(tsv, sep="\t")
-        except (pd.errors.EmptyDataError, pd.errors.ParserError):
-            continue
-        value_cols = [c for c in df.columns if c not in ("step", "timestamp")]
-        if "step" in df and value_cols and len(df):
-            out[name] = pd.Series(pd.to_numeric(df[value_cols[-1]], errors="coerce").to_numpy(),
-                                  index=df["step"].to_numpy(), name=name)
+        series = read_tsv(tsv, name)
+        if series is not None:
+            out[name] = series
     return out
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def read_tsv(path: Path, name: str) -> pd.Series | None:
+    """One DVCLive series (`step`, [`timestamp`,] value columns): the last value column by step; None when empty
+    or malformed. Plain parsing: a paper-scale grid has thousands of these small files."""
+    lines = path.read_text().splitlines()
+    head = lines[0].split("\t") if lines else []
+    values = [c for c in head if c not in ("step", "timestamp")]
+    if "step" not in head or not values or len(lines) < 2:
+        return None
+    at, col = head.index("step"), head.index(values[-1])
+    rows = [line.split("\t") for line in lines[1:] if line]
+    if any(len(r) != len(head) for r in rows):
+        return None
+    steps = [_float(r[at]) for r in rows]
+    index = np.asarray(steps, dtype=np.int64) if all(float(x).is_integer() for x in steps) else np.asarray(steps)
+    return pd.Series(np.asarray([_float(r[col]) for r in rows]), index=index, name=name)
 
 
 def _variant_curves(ctx: FigureContext, specs: list[RunSpec]) -> tuple[dict[str, list[pd.Series]], dict[str, list[pd.Series]]]:
