@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from gangrid.config import load_params
-from gangrid.pipelines import HEADER, render, root_stages, stale, study_stages, write_pipelines
+from gangrid.pipelines import HEADER, INDEX_STAGE, render, root_stages, stale, study_params, study_stages, write_pipelines
 from gangrid.stagetable import STAGES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,8 +32,9 @@ def test_stages_read_axes_from_params_and_run_from_the_repo_root():
                                    "seed": "${studies.images.seeds}"}
     train = doc["stages"]["train"]
     assert train["cmd"] == "gangrid train --quiet images ${item.dataset}-${item.arch}-${item.loss}-${item.trick}-s${item.seed}"
-    assert train["params"] == ["train", "studies.images.train", "datasets.${item.dataset}", "archs.${item.arch}",
-                               "losses.${item.loss}", "tricks.${item.trick}"]
+    assert train["params"] == [{"pipelines/images/params.json": [
+        "train", "studies.images.train", "datasets.${item.dataset}", "archs.${item.arch}", "losses.${item.loss}",
+        "tricks.${item.trick}"]}]
 
 
 def test_a_kinds_code_is_a_dependency_of_its_runs_only():
@@ -50,9 +51,13 @@ def test_a_kinds_code_is_a_dependency_of_its_runs_only():
 
 
 def test_every_stage_of_the_table_is_a_dvc_stage_and_a_snakemake_rule():
-    study, root = study_stages("images", "gan")["stages"], root_stages()["stages"]
-    assert set(study) | set(root) == set(STAGES)
+    study, root = study_stages("images", "gan")["stages"], root_stages(["images"])["stages"]
+    assert set(study) | set(root) == set(STAGES) | {INDEX_STAGE}  # + DVC's params index of the studies
+    assert root[INDEX_STAGE]["outs"] == [{"pipelines/images/params.json": {"cache": False}}]
+    assert study["train"]["params"][0]["pipelines/images/params.json"][0] == "train"
     for name, stage in root.items():
+        if name == INDEX_STAGE:
+            continue
         entry = stage.get("do", stage)
         assert entry["params"] == [k.format(dataset="${key}") for k in STAGES[name].params]
     assert root["train_classifier"]["do"]["cmd"] == "gangrid train-classifier ${key}"
@@ -75,7 +80,8 @@ def test_write_adds_rewrites_and_removes_only_generated_files(tmp_path):
     hand_written.parent.mkdir()
     hand_written.write_text("stages: {}\n")
     params["studies"] = {"b": {}}  # a removed, b's kind changed
-    assert sorted(stale(params, tmp_path)) == ["changed pipelines/b/dvc.yaml", "extra pipelines/a/dvc.yaml"]
+    assert sorted(stale(params, tmp_path)) == ["changed dvc.yaml", "changed pipelines/b/dvc.yaml",  # root: a's index
+                                               "extra pipelines/a/dvc.yaml"]
     write_pipelines(params, tmp_path)
     assert not (tmp_path / "pipelines/a").exists()  # its stale lock went with it
     assert (tmp_path / "pipelines/b/dvc.yaml").read_text() == render("b", "gan")
@@ -92,3 +98,14 @@ def test_check_names_what_is_out_of_date(tmp_path):
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "gangrid.cli", "pipelines"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0 and stale(load_params(tmp_path / "params.yaml"), tmp_path) == []
+
+
+def test_the_params_index_holds_exactly_the_keys_of_each_studys_run_stages():
+    params = load_params(REPO / "params.yaml")
+    index = study_params(params, "images")
+    study = params["studies"]["images"]
+    assert set(index) == {"train", "studies", "datasets", "archs", "losses", "tricks", "eval"}
+    assert index["studies"] == {"images": {"train": study["train"]}}  # not its axes, nor other studies
+    assert set(index["losses"]) == set(study["losses"]) and set(index["tricks"]) == set(study["tricks"])
+    assert index["datasets"] == {d: params["datasets"][d] for d in study["datasets"]}
+    assert index["eval"] == params["eval"] and index["train"] == params["train"]

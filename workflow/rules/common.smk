@@ -1,4 +1,8 @@
 # Shared definitions: the params file (schema-validated), the grid of runs, resources, code inputs.
+# The functions below run once per job while Snakemake builds the DAG (thousands of times in a large
+# grid), so what does not depend on the job is computed once (functools.cache) and nothing here
+# imports torch (bench/pipeline.py measures `snakemake -n`).
+import functools
 import json
 import os
 from pathlib import Path
@@ -6,7 +10,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from gangrid.config import SCHEMA_FILE, iter_runs, load_params
-from gangrid.kinds import owner_of, study_kind
+from gangrid.kinds import study_kind
 from gangrid.stagetable import STAGES, code_paths
 
 
@@ -46,11 +50,12 @@ def coordinates(stage, w):
     return {}
 
 
+@functools.cache
 def dataset_kind(dataset):
-    """The study kind that owns a dataset (its classifier and real-data row), from its source's data kind."""
-    from gangrid.data import get_source
-
-    return owner_of(getattr(get_source(P["datasets"][dataset]["source"]), "kind", "image")).name
+    """The study kind that owns a dataset (its classifier and real-data row): the kind of the studies that
+    train on it (`gangrid validate` refuses a dataset in a study of a kind that does not own its data kind;
+    asking the data source instead imports torch, seconds per `snakemake` call)."""
+    return next(study_kind(P["studies"][s.study]) for s in RUNS.values() if s.dataset == dataset)
 
 
 def job_kind(stage, w):
@@ -62,20 +67,22 @@ def job_kind(stage, w):
     return None
 
 
+@functools.cache
 def code(*paths):
     """Source files under src/gangrid/ (a folder: every .py in it), so a code change reruns the jobs."""
     files = []
     for p in paths:
         path = Path("src/gangrid") / p
         files += sorted(str(f) for f in path.rglob("*.py")) if path.is_dir() else [str(path)]
-    return files
+    return tuple(files)
 
 
+@functools.cache
 def run_results():
     """Every run's outputs and every real-data row: what `results` stands for in a grid stage's inputs."""
     outs = [o.path for s in STAGES.values() if s.scope == "run" for o in s.outs if o.snakemake]
     files = [p.format(study=r.study, run=r.name) for r in RUNS.values() for p in outs]
-    return files + [o.path.format(dataset=d) for o in STAGES["evaluate_real"].outs for d in DATASETS]
+    return tuple(files + [o.path.format(dataset=d) for o in STAGES["evaluate_real"].outs for d in DATASETS])
 
 
 def stage_inputs(stage):
@@ -85,8 +92,8 @@ def stage_inputs(stage):
         values = coordinates(stage, w)
         deps = []
         for d in stage.deps:
-            deps += run_results() if d == "results" and stage.scope == "grid" else [d.format(**values)]
-        return deps + code(*code_paths(stage, job_kind(stage, w)))
+            deps += list(run_results()) if d == "results" and stage.scope == "grid" else [d.format(**values)]
+        return deps + list(code(*code_paths(stage, job_kind(stage, w))))
 
     return inputs
 
