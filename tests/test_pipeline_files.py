@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,20 +35,34 @@ def test_stages_read_axes_from_params_and_run_from_the_repo_root():
     assert train["cmd"] == "gangrid train --quiet images ${item.dataset}-${item.arch}-${item.loss}-${item.trick}-s${item.seed}"
     assert train["params"] == [{"pipelines/images/params.json": [
         "train", "studies.images.train", "datasets.${item.dataset}", "archs.${item.arch}", "losses.${item.loss}",
-        "tricks.${item.trick}"]}]
+        "tricks.${item.trick}", "code.train"]}]
 
 
-def test_a_kinds_code_is_a_dependency_of_its_runs_only():
+def test_a_kinds_code_is_a_dependency_of_its_runs_only(tmp_path):
     gan, trans = study_stages("images", "gan")["stages"], study_stages("translation", "translation")["stages"]
     for phase in ("train", "sample", "evaluate"):
-        assert "src/gangrid/kinds/translation" in trans[phase]["deps"]
-        assert "src/gangrid/kinds/gan" not in trans[phase]["deps"]
-        assert "src/gangrid/kinds/gan" in gan[phase]["deps"]
-        assert "src/gangrid/kinds/translation" not in gan[phase]["deps"]
-    assert "src/gangrid/config.py" in gan["train"]["deps"]  # it decides every run's config
+        assert f"code.{phase}" in gan[phase]["params"][0]["pipelines/images/params.json"]
+        assert f"code.{phase}" in trans[phase]["params"][0]["pipelines/translation/params.json"]
+        assert not any(d.startswith("src/") for d in gan[phase]["deps"])  # the code's hash is in the params index
     checkpoint = "results/images/${item.dataset}-${item.arch}-${item.loss}-${item.trick}-s${item.seed}/checkpoint.pt"
     assert checkpoint in gan["evaluate"]["deps"]  # architectures with their own metrics read the trained nets
     assert "data/processed/${item.dataset}" in trans["sample"]["deps"]  # the inputs it translates
+
+    # the hashes: an edit changes those of the stages whose code it is, in the studies of that kind only
+    src = tmp_path / "gangrid"
+    shutil.copytree(REPO / "src/gangrid", src, ignore=shutil.ignore_patterns("__pycache__"))
+    params = load_params(REPO / "params.yaml")
+    code = lambda: {s: study_params(params, s, src)["code"] for s in ("images", "translation")}  # noqa: E731
+    before = code()
+    with open(src / "kinds/translation/__init__.py", "a") as f:
+        f.write("# edited\n")
+    after = code()
+    assert after["images"] == before["images"]
+    assert all(after["translation"][phase] != before["translation"][phase] for phase in ("train", "sample", "evaluate"))
+    with open(src / "config.py", "a") as f:  # it decides every run's config: train code, not evaluate code
+        f.write("# edited\n")
+    again = code()
+    assert again["images"]["train"] != after["images"]["train"] and again["images"]["evaluate"] == after["images"]["evaluate"]
 
 
 def test_every_stage_of_the_table_is_a_dvc_stage_and_a_snakemake_rule():
@@ -104,7 +119,8 @@ def test_the_params_index_holds_exactly_the_keys_of_each_studys_run_stages():
     params = load_params(REPO / "params.yaml")
     index = study_params(params, "images")
     study = params["studies"]["images"]
-    assert set(index) == {"train", "studies", "datasets", "archs", "losses", "tricks", "eval"}
+    assert set(index) == {"train", "studies", "datasets", "archs", "losses", "tricks", "eval", "code"}
+    assert set(index["code"]) == {"train", "sample", "evaluate"}
     assert index["studies"] == {"images": {"train": study["train"]}}  # not its axes, nor other studies
     assert set(index["losses"]) == set(study["losses"]) and set(index["tricks"]) == set(study["tricks"])
     assert index["datasets"] == {d: params["datasets"][d] for d in study["datasets"]}
