@@ -163,16 +163,20 @@ JOB_DEFAULTS = {"train": {"mem_mb": 8000, "runtime": 60}, "eval": {"mem_mb": 400
 
 
 def job_resources(section):
-    """Resources of a job from `resources.<section>` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min);
-    without a section only the placement (the profile's default-resources apply)."""
+    """Resources of a job from `resources.<section>` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min),
+    gpu_share (shards of a GPU: the gpu_share resource, which `--resources gpu_share=N` caps on one machine, and
+    sbatch --gres=shard:K instead of --gpus); without a section only the placement (the profile's defaults)."""
     if section is None:
         return placement()
-    gpus = int(resource(section, "gpu", 0))
+    share = int(resource(section, "gpu_share", 0))
+    gpus = 0 if share else int(resource(section, "gpu", 0))
+    shared = {"gpu_share": share, "gres": f"shard:{share}"} if share else {"gpu_share": 0}
     return {
         "gpu": gpus,
+        **shared,
         "mem_mb": int(resource(section, "mem_mb", JOB_DEFAULTS[section]["mem_mb"])),
         "runtime": int(resource(section, "runtime", JOB_DEFAULTS[section]["runtime"])),
-        **placement(gpus),
+        **placement(gpus or share),
     }
 
 
