@@ -249,7 +249,11 @@ def sbatch_option(line: str, option: str) -> str | None:
 def test_slurm_profile_requests_resources_from_params(grid_repo, tmp_path):
     """(5) profiles/slurm: resources from params and placement from the environment become sbatch options."""
     repo = copy_repo(grid_repo, tmp_path / "slurm")
-    params = edit_params(repo, lambda p: p["resources"]["train"].update(gpu=1))
+    def gpus(p):
+        p["resources"]["train"].update(gpu=1)
+        p["resources"]["eval"].update(gpu_share=2)  # shards of a GPU: --gres=shard:2, never --gpus
+
+    params = edit_params(repo, gpus)
     train_res, eval_res = params["resources"]["train"], params["resources"]["eval"]
     env = {
         "GANGRID_SLURM_ACCOUNT": "gan_lab", "GANGRID_SLURM_PARTITION": "cpu_q", "GANGRID_SLURM_GPU_PARTITION": "gpu_q",
@@ -286,8 +290,8 @@ def test_slurm_profile_requests_resources_from_params(grid_repo, tmp_path):
         assert sbatch_option(line, "--cpus-per-task=") == str(params["train"]["threads"])
         assert sbatch_option(line, "-p") == "gpu_q" and sbatch_option(line, "-A") == "gan_lab"
     for line in by_rule["evaluate_real"]:
-        assert sbatch_option(line, "--gpus=") is None
+        assert sbatch_option(line, "--gpus=") is None and sbatch_option(line, "--gres=") == "shard:2"
         assert sbatch_option(line, "--mem") == str(eval_res["mem_mb"])
         assert sbatch_option(line, "-t") == str(eval_res["runtime"])
         assert sbatch_option(line, "--cpus-per-task=") == str(params["eval"]["threads"])
-        assert sbatch_option(line, "-p") == "cpu_q" and sbatch_option(line, "-A") == "gan_lab"
+        assert sbatch_option(line, "-p") == "gpu_q" and sbatch_option(line, "-A") == "gan_lab"  # a GPU job
