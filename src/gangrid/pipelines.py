@@ -65,6 +65,8 @@ ROOT_ABOUT = """\
 # * Each run stage depends on exactly the params keys it uses (datasets.X, archs.X, losses.X,
 #   tricks.X, train, studies.<study>.train), so changing the `hinge` preset reruns only the hinge
 #   runs, then aggregate/plots/report. A change to a stage's code reruns that stage's jobs.
+#   The run stages read those keys, and the hash of their code (code.<stage>), from
+#   pipelines/<study>/params.json, which params_index writes from params.yaml and src/gangrid.
 # * metrics: every run's metrics.json, the classifier accuracies, the real-data rows
 #   -> `dvc metrics show/diff`, `dvc exp show`. plots: every run's DVCLive training curves
 #   (x = step) -> `dvc plots show/diff`.
