@@ -91,7 +91,7 @@ def commit_placeholders(repo: Path) -> None:
     """
     studies = sorted(str(p.relative_to(repo)) for p in (repo / "pipelines").glob("*/dvc.yaml"))
     sh(["dvc", "commit", "--force", "--quiet", *studies], repo)
-    sh(["dvc", "commit", "--force", "--quiet"], repo)
+    sh(["dvc", "commit", "--force", "--quiet", "dvc.yaml"], repo)
 
 
 def children_cpu() -> float:
