@@ -46,7 +46,7 @@ def test_a_kinds_code_is_a_dependency_of_its_runs_only(tmp_path):
         assert not any(d.startswith("src/") for d in gan[phase]["deps"])  # the code's hash is in the params index
     checkpoint = "results/images/${item.dataset}-${item.arch}-${item.loss}-${item.trick}-s${item.seed}/checkpoint.pt"
     assert checkpoint in gan["evaluate"]["deps"]  # architectures with their own metrics read the trained nets
-    assert "data/processed/${item.dataset}" in trans["sample"]["deps"]  # the inputs it translates
+    assert "data/processed/${item.dataset}/manifest.json" in trans["sample"]["deps"]  # the inputs it translates
 
     # the hashes: an edit changes those of the stages whose code it is, in the studies of that kind only
     src = tmp_path / "gangrid"
