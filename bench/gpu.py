@@ -49,12 +49,19 @@ def worker(case: Case, device: str, precision: str, warmup: int, steps: int, thr
     trainer = GanTrainer(make_config(case, precision), case.data, dev)
     trainer.attach_data(torch.rand(4096, *case.data.shape, device=dev) * 2 - 1, None, seed=0)
     steps_per_sec(trainer.iteration, warmup, dev)
-    barrier.wait()
+    if barrier is not None:
+        barrier.wait()
     out.put(steps_per_sec(trainer.iteration, steps, dev))
 
 
 def shared_steps_per_sec(case: Case, k: int, args: argparse.Namespace) -> float:
-    """Aggregate steps/s of `k` runs training at once on the device (one process each)."""
+    """Aggregate steps/s of `k` runs training at once on the device (one process each; k = 1: this one)."""
+    if k == 1:
+        import queue
+
+        out: queue.Queue = queue.Queue()
+        worker(case, args.device, args.precision, args.warmup, args.steps, args.threads, None, out)
+        return out.get()
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(k), ctx.Queue()
     procs = [ctx.Process(target=worker, args=(case, args.device, args.precision, args.warmup, args.steps,
