@@ -61,16 +61,20 @@ def grid_of(n_runs: int, per_study: int = 250):
 
 
 def placeholder_outputs(repo: Path) -> int:
-    """Create every output of every dvc.yaml stage as a small placeholder; returns how many."""
+    """Create every output of every dvc.yaml stage as a small placeholder, and every dependency that is a file
+    inside an output folder (a processed dataset's manifest.json); returns how many outputs."""
     code = (
         "from dvc.repo import Repo\n"
         "with Repo('.') as r:\n"
         "    for stage in r.index.stages:\n"
         "        for out in stage.outs:\n"
-        "            print(out.def_path)\n"
+        "            print('out', out.def_path)\n"
+        "        for dep in stage.deps:\n"
+        "            print('dep', dep.def_path)\n"
     )
-    paths = sh([sys.executable, "-c", code], repo).stdout.split()
-    for rel in paths:
+    listed = [line.split(" ", 1) for line in sh([sys.executable, "-c", code], repo).stdout.splitlines()]
+    outs = [rel for kind, rel in listed if kind == "out"]
+    for rel in outs:
         path = repo / rel
         if path.suffix:  # a file output
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +82,11 @@ def placeholder_outputs(repo: Path) -> int:
         else:  # a directory output
             path.mkdir(parents=True, exist_ok=True)
             (path / "placeholder.tsv").write_text("step\tvalue\n1\t0\n")
-    return len(paths)
+    for rel in {rel for kind, rel in listed if kind == "dep"}:
+        path = repo / rel
+        if not path.exists() and any(path.is_relative_to(repo / o) for o in outs):
+            path.write_text(f"placeholder {rel}\n")
+    return len(outs)
 
 
 def commit_placeholders(repo: Path) -> None:
