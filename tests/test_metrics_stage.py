@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from gangrid.config import load_params
 from gangrid.metrics import inception as inception_mod
@@ -21,6 +19,7 @@ from gangrid.stages.data import run_download, run_preprocess, run_train_classifi
 from gangrid.artifacts import real_metrics_path
 from gangrid.kinds.gan.evaluation import evaluate_samples
 from gangrid.stages.evaluate import evaluate_real
+from inception_util import write_stand_in
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -121,37 +120,9 @@ def test_optional_fid_infinity_metric(workspace):
 
 # ---- Inception through clean-fid ---------------------------------------------------------------------
 
-class StandInLayers(nn.Module):
-    """A cheap network with the interface of the Inception torchscript's `layers`: (B,3,299,299) -> (B,2048,1,1)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.fc = nn.Linear(3 * 16, 2048)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.adaptive_avg_pool2d(x, 4).flatten(1)
-        return torch.relu(self.fc(h))[:, :, None, None]
-
-
-class StandInInception(nn.Module):
-    """Same interface as clean-fid's `inception-2015-12-05.pt`: `.layers`, and forward(x, return_features)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.layers = StandInLayers()
-
-    def forward(self, x: torch.Tensor, return_features: bool = False) -> torch.Tensor:
-        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-        return self.layers((x - 128) / 128)
-
-
 @pytest.fixture()
 def stand_in_weights(tmp_path) -> Path:
-    path = tmp_path / "weights" / inception_mod.WEIGHTS_FILE
-    path.parent.mkdir()
-    torch.jit.script(StandInInception()).save(str(path))
-    return path
+    return write_stand_in(tmp_path / "weights")
 
 
 def grey_images(n: int, seed: int = 0) -> np.ndarray:
@@ -173,7 +144,7 @@ def test_inception_extractor_equals_cleanfid_pipeline(stand_in_weights, tmp_path
     ref = get_folder_features(str(folder), model, num_workers=0, batch_size=5, device=torch.device("cpu"),
                               mode=mode, verbose=False)
     feats, probs = inception_mod.inception_extractor(stand_in_weights, mode, "cpu", batch=4)(images)
-    assert probs is None
+    assert probs.shape == (12, 1008) and np.allclose(probs.sum(1), 1.0)
     assert feats.shape == (12, 2048) and feats.dtype == np.float64
     assert np.allclose(feats, ref, rtol=1e-5, atol=1e-6)
 
@@ -201,9 +172,10 @@ def test_inception_metrics_with_weights_present(workspace, stand_in_weights, no_
     p["eval"]["inception"]["weights"] = str(stand_in_weights.parent)  # a folder holding the file also works
     test_x = np.load("data/processed/digits/test_x.npy")
     out = evaluate_samples(p, "digits", np.load("data/processed/digits/train_x.npy")[:150], test_x)
-    for name in ("fid150_incep", "kid150_incep", "precision150_incep", "coverage150_incep"):  # 150 vs 150 compared
-        assert name in out
-    assert "is150_incep" not in out  # no class probabilities from the pool3 extractor
+    for name in ("fid150_incep", "kid150_incep", "precision150_incep", "coverage150_incep", "is150_incep"):
+        assert name in out  # 150 generated vs 150 test images compared
+    assert out["is150_incep"] > 1.0
+    assert out["class_modes"] <= 10  # the classifier's digit classes, never Inception's 1008
     assert "incep" in out["protocol"]["extractors"] and "unavailable" not in out["protocol"]
 
 
@@ -232,6 +204,7 @@ def test_unlabelled_dataset_uses_inception_only(workspace, stand_in_weights, tmp
         evaluate_samples(p, "unlabelled", test_x[:100], test_x)
     p["eval"]["inception"]["weights"] = str(stand_in_weights)
     out = evaluate_samples(p, "unlabelled", test_x[:100], test_x)
-    assert [k for k in out if k not in ("status", "protocol")] == ["fid100_incep"]
+    # no classes of its own, so no class histogram; IS from Inception's own classes
+    assert [k for k in out if k not in ("status", "protocol")] == ["fid100_incep", "is100_incep", "is100_incep_std"]
     assert list(out["protocol"]["extractors"]) == ["incep"]
 

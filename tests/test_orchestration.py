@@ -23,6 +23,7 @@ from pipeline_repo import REPO, git_commit, make_repo, run_stage_names, sh, stag
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
 REPORTING = {"aggregate", "plots", "report"}
+INDEX = {"params_index"}  # reruns on any change to params.yaml (cheap): it writes the run stages' params
 GIT_ENV = {"GIT_AUTHOR_NAME": "gangrid-tests", "GIT_AUTHOR_EMAIL": "tests@gangrid.invalid", "GIT_COMMITTER_NAME":
            "gangrid-tests", "GIT_COMMITTER_EMAIL": "tests@gangrid.invalid", "GIT_CONFIG_COUNT": "1",
            "GIT_CONFIG_KEY_0": "commit.gpgsign", "GIT_CONFIG_VALUE_0": "false"}
@@ -185,7 +186,7 @@ def test_changing_one_loss_preset_reruns_only_its_runs(grid_repo):
     params = edit_params(grid_repo, slower_hinge)
     out = sh(["dvc", "repro"], grid_repo).stdout
     hinge = run_stage_names(params, lambda s: s.loss == "hinge")
-    assert hinge and stages_run(out) == hinge | REPORTING, out
+    assert hinge and stages_run(out) == hinge | REPORTING | INDEX, out
 
     # what changed, in DVC's words
     pdiff = json.loads(sh(["dvc", "params", "diff", "--json"], grid_repo).stdout)["params.yaml"]
@@ -210,7 +211,7 @@ def test_adding_a_seed_adds_only_the_new_runs(grid_repo):
     out = sh(["dvc", "repro"], grid_repo).stdout
     new = run_stage_names(params) - run_stage_names(old)
     assert new == run_stage_names(params, lambda s: s.seed == 1) and new
-    assert stages_run(out) == new | REPORTING, out
+    assert stages_run(out) == new | REPORTING | INDEX, out
     after = run_files(grid_repo, "metrics.json")
     assert {d: after[d] for d in before} == before
     runs_csv = (grid_repo / "reports/tables/runs.csv").read_text()
@@ -236,7 +237,7 @@ def test_experiment_run_with_set_param_and_show(grid_repo):
     """`dvc exp run -S key=value` reruns what depends on the key; `dvc exp show` lists the experiment."""
     text = "experiment from the test"
     out = sh(["dvc", "exp", "run", "-n", "desc-exp", "-S", f"studies.modes2d.description={text}"], grid_repo).stdout
-    assert stages_run(out) == REPORTING, out  # only the reporting stages read `studies`
+    assert stages_run(out) == REPORTING | INDEX, out  # only the reporting stages read `studies`
     shown = json.loads(sh(["dvc", "exp", "show", "--json"], grid_repo).stdout)
     exps = [rev for base in shown for exp in (base.get("experiments") or []) for rev in exp["revs"]]
     exp = next(r for r in exps if r["name"] == "desc-exp")
@@ -288,7 +289,11 @@ def sbatch_option(line: str, option: str) -> str | None:
 def test_slurm_profile_requests_resources_from_params(grid_repo, tmp_path):
     """(5) profiles/slurm: resources from params and placement from the environment become sbatch options."""
     repo = copy_repo(grid_repo, tmp_path / "slurm")
-    params = edit_params(repo, lambda p: p["resources"]["train"].update(gpu=1))
+    def gpus(p):
+        p["resources"]["train"].update(gpu=1)
+        p["resources"]["eval"].update(gpu_share=2)  # shards of a GPU: --gres=shard:2, never --gpus
+
+    params = edit_params(repo, gpus)
     train_res, eval_res = params["resources"]["train"], params["resources"]["eval"]
     env = {
         "GANGRID_SLURM_ACCOUNT": "gan_lab", "GANGRID_SLURM_PARTITION": "cpu_q", "GANGRID_SLURM_GPU_PARTITION": "gpu_q",
@@ -325,8 +330,8 @@ def test_slurm_profile_requests_resources_from_params(grid_repo, tmp_path):
         assert sbatch_option(line, "--cpus-per-task=") == str(params["train"]["threads"])
         assert sbatch_option(line, "-p") == "gpu_q" and sbatch_option(line, "-A") == "gan_lab"
     for line in by_rule["evaluate_real"]:
-        assert sbatch_option(line, "--gpus=") is None
+        assert sbatch_option(line, "--gpus=") is None and sbatch_option(line, "--gres=") == "shard:2"
         assert sbatch_option(line, "--mem") == str(eval_res["mem_mb"])
         assert sbatch_option(line, "-t") == str(eval_res["runtime"])
         assert sbatch_option(line, "--cpus-per-task=") == str(params["eval"]["threads"])
-        assert sbatch_option(line, "-p") == "cpu_q" and sbatch_option(line, "-A") == "gan_lab"
+        assert sbatch_option(line, "-p") == "gpu_q" and sbatch_option(line, "-A") == "gan_lab"  # a GPU job

@@ -5,7 +5,8 @@ SLURM_CONF), state, logs and ports. slurmd runs "configless" (it fetches the
 configuration from slurmctld and caches it under /run/slurm/conf), because the
 Snakemake job step inside each job calls `srun` with the SLURM_* variables
 removed, so it can only find the configuration there. A stand-in GPU
-(gres.conf: Name=gpu File=/dev/null) lets jobs request and be given one.
+(gres.conf: Name=gpu File=/dev/null) lets jobs request and be given one, or shards of it (4:
+Name=shard Count=4, SLURM GPU sharding).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def free_port() -> int:
 
 
 def slurm_conf(root: Path, ctld_port: int, d_port: int, memory_mb: int) -> str:
-    """A minimal single-node slurm.conf: no accounting, cores as the consumable, one stand-in GPU."""
+    """A minimal single-node slurm.conf: no accounting, cores as the consumable, one stand-in GPU in 4 shards."""
     return "\n".join([
         "ClusterName=gangridtest",
         "SlurmctldHost=localhost",
@@ -61,8 +62,8 @@ def slurm_conf(root: Path, ctld_port: int, d_port: int, memory_mb: int) -> str:
         f"SlurmdPidFile={root}/run/slurmd.pid",
         f"SlurmctldLogFile={root}/log/slurmctld.log",
         f"SlurmdLogFile={root}/log/slurmd.log",
-        "GresTypes=gpu",
-        f"NodeName=localhost CPUs=2 RealMemory={memory_mb} Gres=gpu:1 State=UNKNOWN",
+        "GresTypes=gpu,shard",
+        f"NodeName=localhost CPUs=2 RealMemory={memory_mb} Gres=gpu:1,shard:4 State=UNKNOWN",
         "PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP",
         "",
     ])
@@ -121,7 +122,7 @@ def slurm_cluster(tmp_path_factory):
         (root / d).mkdir(parents=True)
     conf = root / "slurm.conf"
     conf.write_text(slurm_conf(root, free_port(), free_port(), memory_mb()))
-    (root / "gres.conf").write_text("Name=gpu File=/dev/null\n")
+    (root / "gres.conf").write_text("Name=gpu File=/dev/null\nName=shard Count=4\n")
     env = {**os.environ, "SLURM_CONF": str(conf)}
     daemon_env = {k: v for k, v in os.environ.items() if k != "SLURM_CONF"}
     previous_conf = os.readlink(RUN_CONF) if RUN_CONF.is_symlink() else None
@@ -210,3 +211,24 @@ def test_tiny_grid_through_the_slurm_executor(slurm_cluster, tmp_path):
     job = scontrol_job(out_logs[0].stem.split("-")[-1], env)
     assert job["JobState"] == "COMPLETED" and job["JobName"] == "gangrid-evaluate"
     assert job["MinMemoryNode"] == f"{ev['mem_mb']}M"
+
+
+def test_gpu_shards_are_granted_and_never_oversubscribed(slurm_cluster, tmp_path):
+    """--gres=shard:K (a `gpu_share: K` job of profiles/slurm) on a GPU of 4 shards and a node of 2 cores: a job
+    of 3 shards runs; a job of 2 more waits for shards, not cores (one is free), and starts when the first ends."""
+    env = slurm_cluster["env"]
+
+    def submit(shards: int, seconds: int) -> str:
+        return sh(["sbatch", "--parsable", f"--gres=shard:{shards}", "-c", "1", "--mem=100",
+                   f"--output={tmp_path}/%j.out", "--wrap", f"sleep {seconds}"], tmp_path, env=env).stdout.strip()
+
+    big = submit(3, 12)
+    wait_for(lambda: scontrol_job(big, env)["JobState"] == "RUNNING", 60, "the 3-shard job to run")
+    waiting = submit(2, 1)
+    time.sleep(4)
+    job, node = scontrol_job(waiting, env), sh(["scontrol", "show", "node", "-o"], tmp_path, env=env).stdout
+    assert job["JobState"] == "PENDING" and job["Reason"] == "Resources", job
+    assert "CPUAlloc=1 " in node and scontrol_job(big, env)["JobState"] == "RUNNING"  # a core was free
+    assert scontrol_job(big, env)["TresPerNode"] == "gres:shard:3"
+    wait_for(lambda: scontrol_job(waiting, env)["JobState"] == "COMPLETED", 90, "the 2-shard job to get its shards")
+    assert scontrol_job(waiting, env)["StartTime"] >= scontrol_job(big, env)["EndTime"]

@@ -114,6 +114,13 @@ def cmd_evaluate_real(args: argparse.Namespace, params: dict[str, Any]) -> None:
     evaluate_real(params, args.dataset)
 
 
+def cmd_fetch_inception(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.metrics.inception_weights import fetch_inception
+
+    record = fetch_inception(params)
+    print(f"inception weights: {record['weights']} ({record.get('from', 'not used: eval.extractor is ' + record['extractor'])})")
+
+
 def cmd_aggregate(args: argparse.Namespace, params: dict[str, Any]) -> None:
     from gangrid.report.aggregate import run_aggregate
 
@@ -157,6 +164,13 @@ def cmd_pipelines(args: argparse.Namespace, params: dict[str, Any]) -> int:
     changes = write_pipelines(params)
     print(f"dvc.yaml, pipelines/: {', '.join(changes) if changes else 'up to date'} ({len(params['studies'])} studies)")
     return 0
+
+
+def cmd_params_index(args: argparse.Namespace, params: dict[str, Any]) -> None:
+    from gangrid.pipelines import write_params_index
+
+    written = write_params_index(params)
+    print(f"params index: {', '.join(written) if written else 'up to date'} ({len(params['studies'])} studies)")
 
 
 def cmd_compare(args: argparse.Namespace, params: dict[str, Any]) -> None:
@@ -226,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("preset", help="preset file: the keys it sets replace params.yaml's (mappings merge, null deletes)")
     p = add("pipelines", cmd_pipelines, "write dvc.yaml and pipelines/<study>/dvc.yaml (the DVC stages) from params.yaml")
     p.add_argument("--check", action="store_true", help="only check that they are up to date (exit 1 if not)")
+    add("params-index", cmd_params_index, "write pipelines/<study>/params.json, the params the study's DVC run "
+                                          "stages read (a DVC stage runs it when params.yaml changes)")
     p = add("runs", cmd_runs, "list the runs the grid defines")
     p.add_argument("--study", action="append", help="only this study (repeatable)")
     p.add_argument("--format", choices=["names", "json"], default="names")
@@ -255,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--direction", choices=["ab", "ba"], default="ab", help="ab: A -> B (default); ba: B -> A (CycleGAN)")
     p.add_argument("--overlap", type=float, default=0.5, help="overlap of neighbouring windows, in [0, 1) (default 0.5)")
     p.add_argument("--seed", type=int, default=None, help="seed of pix2pix's test-time dropout (default: eval.sample_seed)")
+    add("fetch-inception", cmd_fetch_inception, "fetch clean-fid's Inception weights once, checked against their "
+                                                "sha256 (eval.extractor: inception; models/inception.json)")
     add("aggregate", cmd_aggregate, "collect every run into tables (reports/tables/)")
     add("plots", cmd_plots, "draw the figures (reports/figures/)")
     add("report", cmd_report, "write reports/report.md, report.html and reports/paper/ (LaTeX, PDF)")
@@ -284,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-LIGHT = ("runs", "pipelines", "results")  # commands that need the params' structure only (no torch import)
+LIGHT = ("runs", "pipelines", "results", "params-index")  # commands that need the params' structure only (no torch)
 THREAD_SECTION = {"translate": "train"}  # commands that are no pipeline stage; stages: the stage table's
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from gangrid.artifacts import RunFiles
 
 RUN_DIR = "results/{study}/{run}"
+INCEPTION_MANIFEST = "models/inception.json"  # written by fetch_inception (gangrid.metrics.inception_weights)
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,11 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
                 Out("models/classifier/{dataset}.json", name="metrics", cache=False, role="metric",
                     report={"category": "Classifiers", "labels": {"dataset": "{dataset}"}})),
           resources="eval"),
+    # clean-fid's Inception weights, fetched once and checked (eval.extractor: inception; otherwise a note)
+    Stage("fetch_inception", "fetch-inception", "grid", code=("metrics/inception.py", "metrics/inception_weights.py"),
+          params=("eval.extractor", "eval.inception"), outs=(Out(INCEPTION_MANIFEST, cache=False),), local=True),
     Stage("evaluate_real", "evaluate-real", "dataset", code=("metrics", "stages/evaluate.py", *KIND_CODE),
-          params=("eval",), deps=("data/processed/{dataset}", "models/classifier/{dataset}.pt"),
+          params=("eval",), deps=("data/processed/{dataset}", "models/classifier/{dataset}.pt", INCEPTION_MANIFEST),
           outs=(Out("results/real/{dataset}/metrics.json", cache=False, role="metric"),),
           resources="eval"),
     Stage("train", "train", "run", code=TRAIN_CODE,
@@ -127,7 +131,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("evaluate", "evaluate", "run", code=("metrics", "stages/evaluate.py", *KIND_CODE), params=("eval",),
           # the checkpoint too: some families score their own trained nets (the semi-supervised D's accuracy)
           deps=(_run(RunFiles.SAMPLES), _run(RunFiles.CHECKPOINT), _run(RunFiles.STATUS), "data/processed/{dataset}",
-                "models/classifier/{dataset}.pt"),
+                "models/classifier/{dataset}.pt", INCEPTION_MANIFEST),
           outs=(Out(_run(RunFiles.METRICS), cache=False, role="metric"),),
           resources="eval"),
     # grid stages: `results` = every run's outputs and every real-data row (a folder for DVC, the files for Snakemake)

@@ -20,7 +20,7 @@ from gangrid.io import read_json, write_json
 TIMINGS_DIR = Path("logs/timings")
 BENCHMARKS_DIR = Path("benchmarks")
 # the stages of the pipeline, in pipeline order (the appendix lists them so)
-STAGES = ("download", "preprocess", "train-classifier", "evaluate-real", "train", "sample", "evaluate",
+STAGES = ("download", "preprocess", "train-classifier", "fetch-inception", "evaluate-real", "train", "sample", "evaluate",
           "aggregate", "plots", "report")
 
 

@@ -1,4 +1,8 @@
 # Shared definitions: the params file (checked as `gangrid validate` checks it), the grid of runs, resources, code inputs.
+# The functions below run once per job while Snakemake builds the DAG (thousands of times in a large
+# grid), so what does not depend on the job is computed once (functools.cache; bench/pipeline.py
+# measures `snakemake -n`).
+import functools
 import json
 import os
 import shlex
@@ -52,6 +56,7 @@ def coordinates(stage, w):
     return {}
 
 
+@functools.cache
 def dataset_kind(dataset):
     """The study kind that owns a dataset (its classifier and real-data row), from its source's data kind."""
     from gangrid.data import get_source
@@ -68,20 +73,22 @@ def job_kind(stage, w):
     return None
 
 
+@functools.cache
 def code(*paths):
     """Source files under src/gangrid/ (a folder: every .py in it), so a code change reruns the jobs."""
     files = []
     for p in paths:
         path = Path("src/gangrid") / p
         files += sorted(str(f) for f in path.rglob("*.py")) if path.is_dir() else [str(path)]
-    return files
+    return tuple(files)
 
 
+@functools.cache
 def run_results():
     """Every run's outputs and every real-data row: what `results` stands for in a grid stage's inputs."""
     outs = [o.path for s in STAGES.values() if s.scope == "run" for o in s.outs if o.snakemake]
     files = [p.format(study=r.study, run=r.name) for r in RUNS.values() for p in outs]
-    return files + [o.path.format(dataset=d) for o in STAGES["evaluate_real"].outs for d in DATASETS]
+    return tuple(files + [o.path.format(dataset=d) for o in STAGES["evaluate_real"].outs for d in DATASETS])
 
 
 def stage_inputs(stage):
@@ -91,9 +98,9 @@ def stage_inputs(stage):
         values = coordinates(stage, w)
         deps = []
         for d in stage.deps:
-            deps += run_results() if d == "results" and stage.scope == "grid" else [d.format(**values)]
+            deps += list(run_results()) if d == "results" and stage.scope == "grid" else [d.format(**values)]
         kind = job_kind(stage, w)
-        return deps + code(*code_paths(stage, code_kinds(kind) if kind else None))
+        return deps + list(code(*code_paths(stage, code_kinds(kind) if kind else None)))
 
     return inputs
 
@@ -155,16 +162,20 @@ def placement(gpus=0):
 
 
 def job_resources(section):
-    """Resources of a job from `resources.<section>` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min);
-    without a section only the placement (the profile's default-resources apply)."""
+    """Resources of a job from `resources.<section>` in params: gpu (-> sbatch --gpus), mem_mb, runtime (min),
+    gpu_share (shards of a GPU: the gpu_share resource, which `--resources gpu_share=N` caps on one machine, and
+    sbatch --gres=shard:K instead of --gpus); without a section only the placement (the profile's defaults)."""
     if section is None:
         return placement()
-    gpus = int(job_resource(P, section, "gpu", 0))
+    share = int(job_resource(P, section, "gpu_share", 0))
+    gpus = 0 if share else int(job_resource(P, section, "gpu", 0))
+    shared = {"gpu_share": share, "gres": f"shard:{share}"} if share else {"gpu_share": 0}
     return {
         "gpu": gpus,
+        **shared,
         "mem_mb": int(job_resource(P, section, "mem_mb")),
         "runtime": int(job_resource(P, section, "runtime")),
-        **placement(gpus),
+        **placement(gpus or share),
     }
 
 

@@ -253,6 +253,12 @@ class EvalContext:
     def real_probs(self) -> np.ndarray | None:
         return self.real_out[1]
 
+    @property
+    def fake_class_probs(self) -> np.ndarray | None:
+        """The fakes' probabilities over the dataset's own classes: the domain classifier's (`clf`) only, never
+        Inception's (ImageNet's classes)."""
+        return self.fake_probs if self.extractor_name == "clf" else None
+
     def names(self, metric: Metric, values: dict[str, float]) -> dict[str, float]:
         """A metric function's {key: value} under their metrics.json names (N and extractor of this context)."""
         by_key = {m.key: m for m in metric.measures}

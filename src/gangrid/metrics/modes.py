@@ -58,7 +58,7 @@ def mixture_modes_metric(ctx: EvalContext) -> dict[str, float]:
                                       "divergence of the predicted class histogram to uniform."))
 def class_modes_metric(ctx: EvalContext) -> dict[str, float]:
     """Classes predicted at least once (out of K) and KL(predicted class histogram || uniform)."""
-    probs = ctx.fake_probs
+    probs = ctx.fake_class_probs
     if probs is None:
         return {}
     counts = np.bincount(probs.argmax(1), minlength=probs.shape[1]).astype(np.float64)

@@ -159,7 +159,7 @@ def acc_target_metric(ctx: TranslationContext) -> dict[str, float]:
     """Target-class accuracy of the translations under the domain classifier."""
     if ctx.extractor is None or (ctx.target_labels is None and ctx.target_classes is None):
         return {}
-    probs = ctx.fake_probs
+    probs = ctx.fake_class_probs
     if probs is None:
         return {}
     return {"acc_target": target_accuracy(probs, ctx.target_labels, ctx.target_classes)}
