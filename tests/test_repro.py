@@ -73,8 +73,9 @@ def test_run_cost_orders_by_steps_critic_updates_and_sample_size(params):
 def test_data_stages_first_then_runs_then_a_plain_repro(params):
     rec = Recorder()
     assert repro(params, 2, rec) == 0
+    assert rec.calls[0][0] == ["dvc.yaml:params_index", "dvc.yaml:fetch_inception"]  # what every run reads first
     first_runs = next(i for i, (t, _) in enumerate(rec.calls) if any(":evaluate@" in x for x in t))
-    data = [x for t, _ in rec.calls[:first_runs] for x in t]
+    data = [x for t, _ in rec.calls[1:first_runs] for x in t]
     assert data and all(x.startswith("dvc.yaml:") for x in data)
     assert {x.split("@")[1] for x in data} == set(d for s in params["studies"].values() for d in s["datasets"])
     assert rec.calls[-1] == ([], "all")  # everything else (and a check that nothing was missed)

@@ -6,6 +6,7 @@ parts of one pipeline: each releases the repository lock while its stage command
 takes it back (`--wait-for-lock`) to record the result, and every study has its own dvc.lock.
 This driver uses that, in three phases:
 
+0. the root stages every run needs first (the params index; the Inception weights' manifest), in one worker;
 1. the dataset stages (download, preprocess, classifier, real-data row), the datasets split
    among the workers;
 2. the runs of every study: each worker repeatedly takes the next chunk of runs (the most
@@ -31,8 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from gangrid.config import datasets_used, iter_runs, resolve_run
-from gangrid.pipelines import ROOT_FILE, run_stage
-from gangrid.stagetable import DATA_STAGES, RUN_STAGES
+from gangrid.pipelines import INDEX_STAGE, ROOT_FILE, run_stage
+from gangrid.stagetable import DATA_STAGES, GRID_STAGES, RUN_STAGES
 
 Runner = Callable[[list[str], str], int]
 
@@ -52,6 +53,14 @@ def run_targets(params: dict[str, Any]) -> list[tuple[float, str]]:
     last = RUN_STAGES[-1].name
     out = [(run_cost(resolve_run(params, spec)), run_stage(spec, last)) for spec in iter_runs(params)]
     return sorted(out, key=lambda item: -item[0])
+
+
+def pre_run_targets() -> list[str]:
+    """The root stages whose outputs the dataset and run stages read: the params index, and the grid stages whose
+    outputs are their dependencies (the Inception weights' manifest)."""
+    needed = {d for s in (*DATA_STAGES, *RUN_STAGES) for d in s.deps}
+    grid = [s.name for s in GRID_STAGES if any(o.path in needed for o in s.outs)]
+    return [f"{ROOT_FILE.as_posix()}:{name}" for name in (INDEX_STAGE, *grid)]
 
 
 def data_targets(params: dict[str, Any], workers: int) -> list[list[str]]:
@@ -143,6 +152,9 @@ def repro(params: dict[str, Any], workers: int, runner: Runner | None = None) ->
     """Reproduce the whole pipeline with `workers` stage commands at a time (see the module docstring)."""
     runner = runner or dvc_runner()
     if workers > 1:
+        code = runner(pre_run_targets(), "1")
+        if code:
+            return code
         code = run_parallel(data_targets(params, workers), workers, runner)
         if code:
             return code
