@@ -61,7 +61,7 @@ def test_digits_classifier_reaches_its_floor_with_default_settings(data_dir):
 
 def test_below_floor_fails_with_one_line_and_writes_nothing(data_dir, tmp_path, capsys):
     params = load_params(REPO / "params.yaml")
-    params["eval"]["classifier"].update({"epochs": 1, "floor": {"digits": 1.01}})
+    params["eval"]["classifier"].update({"epochs": 1, "floor": {"digits": 1.0}})  # the highest valid floor
     before = classifier_path("digits").read_bytes() if classifier_path("digits").exists() else None
     with pytest.raises(UserError, match=r"eval\.classifier\.floor\.digits"):
         run_train_classifier(params, "digits")
@@ -71,7 +71,7 @@ def test_below_floor_fails_with_one_line_and_writes_nothing(data_dir, tmp_path, 
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     assert main(["--params", str(path), "train-classifier", "digits"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: classifier for 'digits'") and "< floor 1.01" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: classifier for 'digits'") and "< floor 1.0" in err[0]
 
 
 def test_mixture_classifier_is_the_nearest_centre(data_dir):

@@ -9,7 +9,7 @@ import re
 import pytest
 import torch
 
-from gangrid.config import RunSpec, load_params, resolve_run
+from gangrid.config import ARCH_RECIPE, RunSpec, load_params, resolve_run
 from gangrid.errors import ConfigError
 from gangrid.nets import ARCHS, DataSpec, build_nets, get_family
 from gangrid.kinds.gan.trainer import GanTrainer, sample_latent
@@ -109,7 +109,7 @@ def test_preset_builds_steps_and_reaches_every_parameter(arch, loss):
 def test_preset_builds_for_rgb(arch):
     """Every image preset also builds for 3-channel data of its resolution and maps shapes right."""
     data = preset_data(arch, channels=3)
-    cfg = {**{k: v for k, v in PARAMS["archs"][arch].items() if k not in ("train", "tricks")}, **TINY, "name": arch, "z_dim": Z_DIM}
+    cfg = {**{k: v for k, v in PARAMS["archs"][arch].items() if k not in ARCH_RECIPE}, **TINY, "name": arch, "z_dim": Z_DIM}
     g, d = build_nets(cfg, data)
     g.eval(), d.eval()
     with torch.no_grad():

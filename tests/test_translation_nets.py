@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from gangrid.config import ARCH_RECIPE
 from gangrid.errors import ConfigError
 from gangrid.nets import DataSpec, build_nets
 from gangrid.nets.translation import (
@@ -157,7 +158,7 @@ def test_translation_families_refuse_gan_data():
 def test_every_translation_preset_fits_its_resolution(name):
     preset = PARAMS["archs"][name]
     side = int(re.search(r"(\d+)(?:_|$)", name).group(1))  # the resolution ending the preset's name
-    cfg = {**{k: v for k, v in preset.items() if k not in ("train", "tricks")}, "name": name}
+    cfg = {**{k: v for k, v in preset.items() if k not in ARCH_RECIPE}, "name": name}
     data = DataSpec("paired", (1, side, side), 10)
     from gangrid.nets import get_family
 

@@ -719,7 +719,7 @@ def test_hooks_only_call_overridden_methods():
     ({"ema": {"decay": 1.5}}, "tricks.x.ema.decay: must be in [0, 1)"),
     ({"lr_schedule": {"kind": "cosine"}}, "tricks.x.lr_schedule.kind: must be one of step, linear"),
     ({"diffaugment": {"policy": ["blur"]}}, "tricks.x.diffaugment.policy: unknown op(s) ['blur']"),
-    ({"r1": {"lambda": 1}}, "tricks.x.r1: unknown hyperparameter(s) lambda (known: gamma)"),
+    ({"r1": {"lambda": 1}}, "tricks.x.r1: unknown hyperparameter(s) lambda (known: every, gamma)"),
 ])
 def test_bad_hyperparameters_name_the_key(cfg, message):
     with pytest.raises(ConfigError) as exc:
