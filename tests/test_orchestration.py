@@ -161,7 +161,7 @@ def test_readme_experiment_workflow(grid_repo):
     hinge = {s.dir.as_posix() for s in iter_runs(params) if s.loss == "hinge"}
     try:
         out = sh(["bash", "-c", run], grid_repo).stdout
-        assert stages_run(out) == run_stage_names(params, lambda s: s.loss == "hinge") | REPORTING, out
+        assert stages_run(out) == run_stage_names(params, lambda s: s.loss == "hinge") | REPORTING | INDEX, out
         assert exp in sh(["bash", "-c", show], grid_repo).stdout
         proc = sh(["bash", "-c", diff], grid_repo)
         assert "failed to load" not in proc.stdout + proc.stderr, proc.stderr

@@ -16,13 +16,15 @@ class Recorder:
 
     def __init__(self, fail_on: str | None = None, delay: float = 0.0) -> None:
         self.calls: list[tuple[list[str], str]] = []
+        self.single: list[bool] = []
         self.fail_on, self.delay = fail_on, delay
         self.lock = threading.Lock()
         self.running = self.peak = 0
 
-    def __call__(self, targets: list[str], tag: str) -> int:
+    def __call__(self, targets: list[str], tag: str, single_item: bool = False) -> int:
         with self.lock:
             self.calls.append((list(targets), tag))
+            self.single.append(single_item)
             self.running += 1
             self.peak = max(self.peak, self.running)
         time.sleep(self.delay)
@@ -32,15 +34,17 @@ class Recorder:
 
 
 def test_the_queue_hands_out_shrinking_chunks_until_empty():
-    q = Queue([f"t{i}" for i in range(20)], workers=2)
-    sizes = []
+    q = Queue([[f"train{i}", f"eval{i}"] for i in range(20)], workers=2)
+    sizes, handed = [], []
     while chunk := q.take():
-        sizes.append(len(chunk))
+        sizes.append(len(chunk) // 2)
+        handed += chunk
     assert sum(sizes) == 20 and sizes[0] == 5 and sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+    assert handed == [t for i in range(20) for t in (f"train{i}", f"eval{i}")]  # each run's stages, in order
 
 
 def test_a_failure_stops_the_hand_out():
-    q = Queue(["a", "b", "c"], workers=1)
+    q = Queue([["a"], ["b"], ["c"]], workers=1)
     q.take()
     q.fail(2)
     assert q.take() == [] and q.failed == 2
@@ -50,12 +54,15 @@ def test_every_run_is_handed_out_once_most_expensive_first(params):
     targets = run_targets(params)
     costs = [c for c, _ in targets]
     assert costs == sorted(costs, reverse=True)
-    names = [t for _, t in targets]
-    assert len(names) == len(set(names)) and all(":evaluate@" in t and t.startswith("pipelines/") for t in names)
+    runs = [t for _, t in targets]
+    assert all([x.split(":")[1].split("@")[0] for x in run] == ["train", "sample", "evaluate"] for run in runs)
+    names = [x for run in runs for x in run]
+    assert len(names) == len(set(names)) and all(t.startswith("pipelines/") for t in names)
     rec = Recorder(delay=0.01)
-    assert run_parallel(Queue(names, workers=2), 2, rec) == 0
+    assert run_parallel(Queue(runs, workers=2), 2, rec) == 0
     handed = [t for targets_, _ in rec.calls for t in targets_]
     assert sorted(handed) == sorted(names) and rec.peak == 2
+    assert all(rec.single)  # every stage is named: no worker walks (and locks) another's upstream stages
 
 
 def test_run_cost_orders_by_steps_critic_updates_and_sample_size(params):
@@ -79,6 +86,7 @@ def test_data_stages_first_then_runs_then_a_plain_repro(params):
     assert data and all(x.startswith("dvc.yaml:") for x in data)
     assert {x.split("@")[1] for x in data} == set(d for s in params["studies"].values() for d in s["datasets"])
     assert rec.calls[-1] == ([], "all")  # everything else (and a check that nothing was missed)
+    assert rec.single == [False] + [True] * (len(rec.calls) - 2) + [False]  # phases 1 and 2 name every stage
 
 
 def test_one_job_is_a_plain_dvc_repro(params):
@@ -87,7 +95,7 @@ def test_one_job_is_a_plain_dvc_repro(params):
 
 
 def test_a_failing_stage_stops_the_run_with_its_status(params):
-    victim = run_targets(params)[0][1]
+    victim = run_targets(params)[0][1][-1]
     rec = Recorder(fail_on=victim)
     assert repro(params, 2, rec) == 3
     assert rec.calls[-1][1] != "all"  # no final repro after a failure

@@ -4,17 +4,22 @@
 1-thread run trains. DVC itself supports running several `dvc repro` processes on disjoint
 parts of one pipeline: each releases the repository lock while its stage command runs and
 takes it back (`--wait-for-lock`) to record the result, and every study has its own dvc.lock.
-This driver uses that, in three phases:
+This driver uses that, in four phases:
 
 0. the root stages every run needs first (the params index; the Inception weights' manifest), in one worker;
 1. the dataset stages (download, preprocess, classifier, real-data row), the datasets split
    among the workers;
 2. the runs of every study: each worker repeatedly takes the next chunk of runs (the most
    expensive first, chunks shrinking as the queue empties, so the workers finish together)
-   and reproduces them with `dvc --wait-for-lock repro <study>/dvc.yaml:evaluate@<run> ...`
-   (DVC runs the run's train and sample stages first when they are out of date);
+   and reproduces their stages in order with `dvc --wait-for-lock repro --single-item
+   <study>/dvc.yaml:train@<run> ...:sample@<run> ...:evaluate@<run> ...`;
 3. a plain `dvc repro` for everything left (aggregate, plots, report), which also checks that
    nothing was missed.
+
+Phases 1 and 2 name every stage they reproduce and pass `--single-item`: without it each worker's
+`dvc repro` also walks the upstream stages (the dataset stages a run reads), and DVC takes a stage's
+write lock on its outputs even to find it unchanged, which collides with another worker's read lock
+on the same outputs while that worker trains ("'data/processed/digits' is busy").
 
 Results are those of a plain `dvc repro`: the same commands, the same thread counts (params'
 `train.threads` / `eval.threads`), the same lock files; only the order of the stages differs.
@@ -35,7 +40,7 @@ from gangrid.config import datasets_used, iter_runs, resolve_run
 from gangrid.pipelines import INDEX_STAGE, ROOT_FILE, run_stage
 from gangrid.stagetable import DATA_STAGES, GRID_STAGES, RUN_STAGES
 
-Runner = Callable[[list[str], str], int]
+Runner = Callable[..., int]  # runner(targets, tag, single_item=False) -> exit status
 
 
 def run_cost(config: dict[str, Any]) -> float:
@@ -48,10 +53,9 @@ def run_cost(config: dict[str, Any]) -> float:
     return float(train["steps"]) * (1 + d_updates) * size
 
 
-def run_targets(params: dict[str, Any]) -> list[tuple[float, str]]:
-    """(cost, DVC target) of the last run stage of every run, most expensive first."""
-    last = RUN_STAGES[-1].name
-    out = [(run_cost(resolve_run(params, spec)), run_stage(spec, last)) for spec in iter_runs(params)]
+def run_targets(params: dict[str, Any]) -> list[tuple[float, list[str]]]:
+    """(cost, the DVC targets of its run stages in order) of every run, most expensive first."""
+    out = [(run_cost(resolve_run(params, spec)), [run_stage(spec, s.name) for s in RUN_STAGES]) for spec in iter_runs(params)]
     return sorted(out, key=lambda item: -item[0])
 
 
@@ -73,23 +77,23 @@ def data_targets(params: dict[str, Any], workers: int) -> list[list[str]]:
 
 @dataclass
 class Queue:
-    """The runs still to hand out, most expensive first; `take` hands out chunks that shrink as it empties
-    (guided self-scheduling: a 1/(2N) share of what is left), so few `dvc` processes start and the
-    workers finish at about the same time."""
+    """The runs still to hand out (each its list of stage targets), most expensive first; `take` hands out
+    chunks of runs that shrink as it empties (guided self-scheduling: a 1/(2N) share of what is left), so few
+    `dvc` processes start and the workers finish at about the same time."""
 
-    targets: list[str]
+    targets: list[list[str]]
     workers: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     failed: int = 0
 
     def take(self) -> list[str]:
-        """The next chunk ([] when everything is handed out or a stage failed)."""
+        """The stage targets of the next chunk of runs ([] when everything is handed out or a stage failed)."""
         with self.lock:
             if self.failed or not self.targets:
                 return []
             n = max(1, math.ceil(len(self.targets) / (2 * self.workers)))
             chunk, self.targets = self.targets[:n], self.targets[n:]
-            return chunk
+            return [t for run in chunk for t in run]
 
     def fail(self, code: int) -> None:
         """Record a failed stage: nothing more is handed out."""
@@ -98,11 +102,12 @@ class Queue:
 
 
 def dvc_runner(dvc: str = "dvc", quiet: bool = False) -> Runner:
-    """Runs `dvc --wait-for-lock repro <targets>`, its output prefixed with the worker's tag; returns its status."""
+    """Runs `dvc --wait-for-lock repro [--single-item] <targets>`, its output prefixed with the worker's tag;
+    returns its status."""
     lock = threading.Lock()
 
-    def run(targets: list[str], tag: str) -> int:
-        cmd = [dvc, "--wait-for-lock", "repro", *targets]
+    def run(targets: list[str], tag: str, single_item: bool = False) -> int:
+        cmd = [dvc, "--wait-for-lock", "repro", *(["--single-item"] if single_item else []), *targets]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -116,7 +121,8 @@ def dvc_runner(dvc: str = "dvc", quiet: bool = False) -> Runner:
 
 
 def run_parallel(groups: Sequence[list[str]] | Queue, workers: int, runner: Runner) -> int:
-    """Run `runner` over static `groups` (one per worker) or chunks taken from a `Queue`; the first non-zero status."""
+    """Run `runner` (single-item: every stage is named) over static `groups` (one per worker) or chunks taken
+    from a `Queue`; the first non-zero status."""
     queue = groups if isinstance(groups, Queue) else None
     static = list(groups) if queue is None else []
     status: list[int] = []
@@ -130,7 +136,7 @@ def run_parallel(groups: Sequence[list[str]] | Queue, workers: int, runner: Runn
                 chunk = queue.take()
             if not chunk:
                 return
-            code = runner(chunk, tag)
+            code = runner(chunk, tag, single_item=True)
             if code:
                 status.append(code)
                 if queue is not None:
