@@ -55,7 +55,8 @@ def test_diverged_run_is_a_data_point(repro):
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "diverged"
     assert 0 < status["step"] < STEPS and "non-finite" in status["reason"]
-    assert json.loads((run_dir / "metrics.json").read_text()) == {"status": "diverged", "step": status["step"]}
+    assert json.loads((run_dir / "metrics.json").read_text()) == {
+        "status": "diverged", "step": status["step"], "convergence": {"metric": "hq_pct", "verdict": "diverged"}}
     assert (run_dir / "grid.png").stat().st_size > 0
     for out in ("reports/report.md", "reports/tables/runs.csv"):
         assert (repro / out).exists(), out

@@ -169,6 +169,9 @@ def test_tiny_grid_through_the_slurm_executor(slurm_cluster, tmp_path):
         tiny_grid(params)
         params["resources"]["train"].update(gpu=1, mem_mb=1000, runtime=20)
         params["resources"]["eval"].update(gpu=0, mem_mb=900, runtime=15)
+        # 200 2-D points need no 256 MB k-NN working set: with it, validation's estimate (process + working set)
+        # would exceed the 900 MB job and refuse the grid before any job starts
+        params["eval"]["memory_mb"] = 64
 
     repo = make_repo(tmp_path / "repo", edit=cluster_grid, steps=10)
     params = load_params(repo / "params.yaml")
