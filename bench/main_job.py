@@ -39,10 +39,13 @@ def clone(dest: Path) -> Path:
 
 def timed(cmd: str, cwd: Path) -> float:
     """Wall seconds of a shell command (its output goes to <cwd>/main_job.log); raises if it fails."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           # the tools of this interpreter's environment, and the clone's own code (not an editable install's)
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "PYTHONPATH": f"{cwd / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     start = time.perf_counter()
     with open(cwd / "main_job.log", "a") as log:
-        subprocess.run(cmd, shell=True, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, check=True,
-                       env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        subprocess.run(cmd, shell=True, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, check=True, env=env)
     return time.perf_counter() - start
 
 
