@@ -65,6 +65,7 @@ def test_precedence_a_later_lr_replaces_an_earlier_lr_pair(params):
 def test_paper_loss_is_each_architectures_own_and_must_be_named(params):
     """`fn: arch` (the `paper` preset) trains each arch with the loss its preset names; an arch without
     one is a one-line error naming the key."""
+    params["studies"]["architectures"]["archs"] += ["progan16", "biggan16", "stylegan16", "proj16"]
     params["studies"]["architectures"]["losses"] = ["paper"]
     params["studies"]["architectures"]["baseline"]["loss"] = "paper"
     fns = {s.arch: resolve_run(params, s)["loss"]["fn"] for s in iter_runs(params, ["architectures"])}
@@ -78,7 +79,8 @@ def test_paper_loss_is_each_architectures_own_and_must_be_named(params):
 
 
 def _paper_recipe(params, study, arch):
-    params["studies"][study].update(losses=["paper"], baseline={**params["studies"][study]["baseline"], "loss": "paper"})
+    params["studies"][study].update(archs=[*params["studies"][study]["archs"], arch], losses=["paper"],
+                                    baseline={**params["studies"][study]["baseline"], "loss": "paper"})
     return resolve_run(params, RunSpec(study, params["studies"][study]["datasets"][0], arch, "paper", "none", 0))
 
 

@@ -35,7 +35,7 @@ def tiny_params() -> dict:
     studies = params["studies"]
     params["studies"] = {
         "architectures": {**studies["architectures"], "archs": ["ebgan16", "began16", "lapgan16", "stylegan2_16"],
-                          "baseline": {"arch": "ebgan16", "loss": "ns", "trick": "none"}, "train": TRAIN},
+                          "baseline": {"arch": "ebgan16", "loss": "paper", "trick": "none"}, "train": TRAIN},
         "encoders": {**studies["encoders"], "seeds": [0], "train": TRAIN},
         "superres": {**studies["superres"], "seeds": [0], "train": TRAIN},
     }
@@ -104,6 +104,6 @@ def test_new_families_and_kinds_run_through_every_stage_and_reach_the_report(in_
     caption = next(t["caption"] for t in index if t["stem"] == "superres_superres")
     assert "Bicubic x2: the bicubic x2 upsampling of the same LR test inputs" in caption
     figures = {f["stem"] for f in json.loads((in_tmp / "reports/figures/index.json").read_text())["figures"]}
-    assert {"samples_superres", "samples_encoders", "arch_architectures_digits-stylegan2_16-ns-none_style_mixing"} <= figures
+    assert {"samples_superres", "samples_encoders", "arch_architectures_digits-stylegan2_16-paper-none_style_mixing"} <= figures
     report = (in_tmp / "reports/report.md").read_text()
     assert "bicubic x2" in report and "bigan16" in report and "lapgan16" in report

@@ -153,22 +153,24 @@ def test_snakemake_cluster_generic_completes_the_grid(grid_repo, tmp_path):
 
 def test_readme_experiment_workflow(grid_repo):
     """The README's experiment, command for command, on the committed grid (the fixture ran `make run`'s `dvc repro`
-    and the README's commit): the experiment reruns the hinge runs, and `dvc exp show`, `dvc metrics diff HEAD <exp>`
-    and `gangrid compare HEAD <exp>` show HEAD's side and the experiment's."""
+    and the README's commit): the experiment reruns the runs of loss preset ns, and `dvc exp show`, `dvc metrics diff
+    HEAD <exp>` and `gangrid compare HEAD <exp>` show HEAD's side and the experiment's."""
     _, _, run, show, diff, compare = readme_workflow()
     exp = run.split("-n ", 1)[1].split()[0]
+    key = run.split("++", 1)[1].split("=", 1)[0]  # losses.<preset>.train.lr
+    preset = key.split(".")[1]
     params = params_of(grid_repo)
-    hinge = {s.dir.as_posix() for s in iter_runs(params) if s.loss == "hinge"}
+    changed = {s.dir.as_posix() for s in iter_runs(params) if s.loss == preset}
     try:
         out = sh(["bash", "-c", run], grid_repo).stdout
-        assert stages_run(out) == run_stage_names(params, lambda s: s.loss == "hinge") | REPORTING | INDEX, out
+        assert changed and stages_run(out) == run_stage_names(params, lambda s: s.loss == preset) | REPORTING | INDEX, out
         assert exp in sh(["bash", "-c", show], grid_repo).stdout
         proc = sh(["bash", "-c", diff], grid_repo)
         assert "failed to load" not in proc.stdout + proc.stderr, proc.stderr
         rows = [line.split() for line in proc.stdout.splitlines()[1:] if line.strip()]
-        assert rows and {os.path.dirname(r[0]) for r in rows} <= hinge and all(len(r) == 5 for r in rows), proc.stdout
+        assert rows and {os.path.dirname(r[0]) for r in rows} <= changed and all(len(r) == 5 for r in rows), proc.stdout
         compared = sh(["bash", "-c", compare], grid_repo).stdout
-        assert "losses.hinge.train.lr" in compared and "ring8-mlp2d-hinge-none" in compared, compared
+        assert key in compared and f"ring8-mlp2d-{preset}-none" in compared, compared
     finally:  # leave the workspace as HEAD has it for the tests below (`dvc exp run` leaves the experiment in it;
         # the checkout gives files new mtimes, hence this test comes after the Snakemake ones that need the old)
         sh(["git", "reset", "-q", "--hard"], grid_repo)
