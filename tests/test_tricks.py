@@ -622,7 +622,9 @@ def test_lr_schedules():
     # decay between 40% and 80% of training down to 5%, then held there
     held = [lr_factor("linear", t, 100, start=0.4, stop=0.8, end=0.05) for t in (40, 60, 80, 90, 100)]
     assert held == pytest.approx([1, 0.525, 0.05, 0.05, 0.05])
-    trainer = make_trainer(tiny_config("mlp2d", "ns", "lr_linear", steps=4, lr_d=4e-4, lr_g=1e-4), DATA["mlp2d"])
+    cfg = tiny_config("mlp2d", "ns", "lr_linear", steps=4, lr_d=4e-4, lr_g=1e-4)
+    cfg["tricks"]["lr_schedule"] = {"kind": "linear", "start": 0.5}  # the trick alone (mlp2d's preset implies its own)
+    trainer = make_trainer(cfg, DATA["mlp2d"])
     lrs = []
     for _ in range(4):
         lrs.append((trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]))
