@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gangrid.data import SOURCES, RawDataset, RawPairs, key_of
-from gangrid.data.derived import BASE_OPTION, base_fingerprint, check_base, fetch_base, read_base
+from gangrid.data.derived import BASE_OPTION, DerivedSource, check_base, read_base
 from gangrid.errors import ConfigError, DataError
 
 
@@ -50,7 +50,7 @@ def select(raw: RawDataset, ids: list[int]) -> RawDataset:
 
 
 @SOURCES.register("class_domains")
-class ClassDomains:
+class ClassDomains(DerivedSource):
     """Unpaired domains A and B = two groups of classes of a labelled image dataset (`base`)."""
 
     kind = "unpaired"
@@ -69,14 +69,6 @@ class ClassDomains:
         for option in ("domain_a", "domain_b"):
             if not cfg.get(option):
                 raise ConfigError(f"{key}.{option}: missing (a list of class indices or names)")
-
-    def fingerprint(self, cfg: dict[str, Any]) -> Any:
-        """The base dataset's fingerprint."""
-        return base_fingerprint(cfg)
-
-    def fetch(self, cfg: dict[str, Any], raw_dir: Path) -> dict[str, Any]:
-        """The base dataset's raw files, under base/."""
-        return fetch_base(cfg, raw_dir)
 
     def read(self, cfg: dict[str, Any], raw_dir: Path) -> RawPairs:
         """Domain A and B images (with their original class labels)."""

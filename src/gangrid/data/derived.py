@@ -53,6 +53,18 @@ def fetch_base(cfg: dict[str, Any], raw_dir: Path) -> dict[str, Any]:
         return {"base": {"source": cfg["base"]["source"], **source.fetch(base_cfg(cfg), raw_dir / BASE)}}
 
 
+class DerivedSource:
+    """Base of the sources built from another image source: their outside inputs and raw files are the base's."""
+
+    def fingerprint(self, cfg: dict[str, Any]) -> Any:
+        """The base dataset's fingerprint."""
+        return base_fingerprint(cfg)
+
+    def fetch(self, cfg: dict[str, Any], raw_dir: Path) -> dict[str, Any]:
+        """The base dataset's raw files, under base/."""
+        return fetch_base(cfg, raw_dir)
+
+
 def read_base(cfg: dict[str, Any], raw_dir: Path) -> RawDataset:
     """The base dataset with every image array as uint8 NHWC at this dataset's shape (shaped=True)."""
     from gangrid.data.preprocess import shape_images

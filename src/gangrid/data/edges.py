@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 
 from gangrid.data import SOURCES, RawDataset, RawPairs
-from gangrid.data.derived import BASE_OPTION, base_fingerprint, check_base, fetch_base, read_base
+from gangrid.data.derived import BASE_OPTION, DerivedSource, check_base, read_base
 from gangrid.errors import ConfigError
 
 SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
@@ -138,7 +138,7 @@ def edge_options(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 @SOURCES.register("edges2")
-class Edges2:
+class Edges2(DerivedSource):
     """Paired edge map -> image set derived from an image dataset (`base`)."""
 
     kind = "paired"
@@ -166,14 +166,6 @@ class Edges2:
         sigma = cfg.get("sigma", CANNY_DEFAULTS["sigma"])
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= 5:
             raise ConfigError(f"{key}.sigma: {sigma!r} is not a number in [0, 5]")
-
-    def fingerprint(self, cfg: dict[str, Any]) -> Any:
-        """The base dataset's fingerprint."""
-        return base_fingerprint(cfg)
-
-    def fetch(self, cfg: dict[str, Any], raw_dir: Path) -> dict[str, Any]:
-        """The base dataset's raw files, under base/."""
-        return fetch_base(cfg, raw_dir)
 
     def read(self, cfg: dict[str, Any], raw_dir: Path) -> RawPairs:
         """A = edge maps, B = the shaped base images (official splits of the base are kept)."""

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from gangrid.data import SOURCES, RawDataset
-from gangrid.data.derived import BASE_OPTION, base_fingerprint, check_base, fetch_base, read_base
+from gangrid.data.derived import BASE_OPTION, DerivedSource, check_base, read_base
 from gangrid.errors import ConfigError
 
 DEFAULT_FACTOR = 4
@@ -44,7 +44,7 @@ def bicubic_upsample(lr: np.ndarray, factor: int) -> np.ndarray:
 
 
 @SOURCES.register("superres")
-class SuperRes:
+class SuperRes(DerivedSource):
     """HR images of a base image dataset for x2 / x4 super-resolution."""
 
     kind = "superres"
@@ -62,14 +62,6 @@ class SuperRes:
         res = int(cfg.get("resolution") or 0)
         if res and (res % factor or res // factor < 4):
             raise ConfigError(f"{key}.factor: resolution {res} is not a multiple of {factor} with LR images of >= 4 px")
-
-    def fingerprint(self, cfg: dict[str, Any]) -> Any:
-        """The base dataset's fingerprint."""
-        return base_fingerprint(cfg)
-
-    def fetch(self, cfg: dict[str, Any], raw_dir: Path) -> dict[str, Any]:
-        """The base dataset's raw files, under base/."""
-        return fetch_base(cfg, raw_dir)
 
     def read(self, cfg: dict[str, Any], raw_dir: Path) -> RawDataset:
         """The shaped base images as NCHW HR targets (official splits kept), meta `factor`."""
