@@ -63,14 +63,14 @@ def test_gan_families_and_tricks_resume_bit_exactly(tmp_path, arch, loss, tricks
     resumed_equals_straight(tmp_path, build, lambda g: g(torch.randn(4, 8)))
 
 
-def encoder_trainer(arch: str, seed: int):
+def encoder_trainer(arch: str, seed: int, tricks: dict | None = None, steps: int = 6):
     from gangrid.kinds.encoder.trainer import TRAINERS
 
     params = copy.deepcopy(PARAMS)
     params["studies"] = {"t": {"kind": "encoder", "datasets": ["digits"], "archs": [arch], "losses": ["paper"],
                                "tricks": ["none"], "seeds": [0], "baseline": {}}}
-    cfg = tiny_config(arch, "paper", "none", params=params, steps=6)
-    cfg["tricks"]["ema"] = {"decay": 0.5}
+    cfg = tiny_config(arch, "paper", "none", params=params, steps=steps)
+    cfg["tricks"].update({"ema": {"decay": 0.5}} if tricks is None else tricks)
     torch.manual_seed(seed)
     trainer = TRAINERS[cfg["arch"]["family"]](cfg, IMG)
     trainer.attach_data(tricks_util.fake_data(IMG), None, seed=0)
@@ -102,3 +102,16 @@ def test_superres_trainer_resumes_bit_exactly_across_the_srresnet_and_gan_phases
 
     assert build(0).pretrain_steps == 2  # steps 0-1 SRResNet (MSE), then SRGAN
     resumed_equals_straight(tmp_path, build, lambda g: g(torch.rand(2, 1, 8, 8)))
+
+
+@pytest.mark.parametrize("arch", ["aae16", "bigan16"])
+def test_a_learning_rate_schedule_drives_every_optimiser_of_the_encoder_trainers(arch):
+    """The linear decay reaches each optimiser: G's side (for AAE: the reconstruction and the encoder's adversarial
+    optimiser) at train.lr_g times the factor, D's at train.lr_d times it."""
+    trainer = encoder_trainer(arch, 0, {"lr_schedule": {"kind": "linear", "start": 0.5}}, steps=4)
+    base = {"g": trainer.config["train"]["lr_g"], "d": trainer.config["train"]["lr_d"]}
+    sides = [side for _, side in trainer.optimizers()]
+    assert sides == (["g", "d", "g"] if arch == "aae16" else ["g", "d"])
+    for factor in (1.0, 1.0, 1.0, 0.5):
+        assert [opt.param_groups[0]["lr"] for opt, _ in trainer.optimizers()] == pytest.approx([base[s] * factor for s in sides])
+        trainer.iteration()

@@ -199,6 +199,10 @@ class Trainer:
         """ConfigError for a trick this trainer cannot run (default: every trick runs)."""
         return None
 
+    def optimizers(self) -> list[tuple[torch.optim.Optimizer, str]]:
+        """Every optimiser of the trainer with the side whose base rate it runs at ('g': train.lr_g, 'd': lr_d)."""
+        return [(opt, side) for opt, side in ((self.opt_g, "g"), (self.opt_d, "d")) if opt is not None]
+
     def check_model(self) -> None:
         """ConfigError for nets that do not fit the data or the tricks (default: none)."""
         return None

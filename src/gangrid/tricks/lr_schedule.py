@@ -1,4 +1,4 @@
-"""Learning-rate schedules for both optimisers.
+"""Learning-rate schedules for every optimiser of a run (G's side at train.lr_g, D's at train.lr_d).
 
 kind `step`: lr = base * gamma ** floor(t / (every * steps)) (StepLR with a step size given
 as a fraction of training); kind `linear`: lr = base until `start * steps`, then linear
@@ -56,12 +56,12 @@ class LRSchedule(Trick):
         self.apply(trainer, trainer.step)
 
     def apply(self, trainer: "Trainer", step: int) -> None:
-        """Set both optimisers' rates for generator step `step`."""
+        """Set every optimiser's rate (G's side and D's, `trainer.optimizers()`) for generator step `step`."""
         hp = self.hp
         f = lr_factor(hp["kind"], step, self.total, hp["every"], hp["gamma"], hp["start"], hp["end"], hp["stop"])
-        for opt, key in ((trainer.opt_g, "g"), (trainer.opt_d, "d")):
-            for group in opt.param_groups if opt is not None else ():
-                group["lr"] = self.base[key] * f
+        for opt, side in trainer.optimizers():
+            for group in opt.param_groups:
+                group["lr"] = self.base[side] * f
 
     def after_g_step(self, trainer: "Trainer") -> None:
         self.apply(trainer, trainer.step + 1)  # the loop increments trainer.step after this hook

@@ -89,6 +89,11 @@ class AaeTrainer(EncoderTrainer):
             train = config["train"]
             self.opt_e = make_optimizer(self.g.encoder.parameters(), train["optimizer"], train["lr_g"], train["betas"])
 
+    def optimizers(self) -> list[tuple[torch.optim.Optimizer, str]]:
+        """G's reconstruction optimiser, D's, and the encoder's adversarial one (at G's rate)."""
+        opt_e = getattr(self, "opt_e", None)  # the base class's setup hooks run before it exists
+        return [*super().optimizers(), *([(opt_e, "g")] if opt_e is not None else [])]
+
     def iteration(self) -> dict[str, torch.Tensor]:
         """One reconstruction and one regularisation update; detached scalars."""
         self.g.train()
