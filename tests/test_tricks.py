@@ -147,6 +147,25 @@ def test_spectral_norm_trick_wraps_d_and_optionally_g():
         assert any(hasattr(m, "parametrizations") for m in trainer.g.modules()) == generator
 
 
+def test_spectral_norm_leaves_d_without_batch_norm_as_in_the_paper():
+    """Miyato et al. 2018's spectrally normalised discriminators have no batch norm (Table 3: BN in G only), so
+    `sn` on DCGAN (whose D has batch norms) drops D's, keeps G's, and `d_batch_norm: true` keeps D's too."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    def batch_norms(net):
+        return sum(isinstance(m, _BatchNorm) for m in net.modules())
+
+    plain = make_trainer(tiny_config("dcgan16", "ns", "none"), DATA["dcgan16"])
+    assert batch_norms(plain.d) > 0 and batch_norms(plain.g) > 0
+    sn = make_trainer(tiny_config("dcgan16", "ns", "sn"), DATA["dcgan16"])
+    assert batch_norms(sn.d) == 0 and batch_norms(sn.g) == batch_norms(plain.g)
+    assert all(hasattr(m, "parametrizations") for m in sn.d.modules() if isinstance(m, nn.Conv2d))
+    kept = tiny_config("dcgan16", "ns", "sn")
+    kept["tricks"]["spectral_norm"]["d_batch_norm"] = True
+    assert batch_norms(make_trainer(kept, DATA["dcgan16"]).d) == batch_norms(plain.d)
+    sn.iteration()  # trains without them
+
+
 @pytest.mark.parametrize("arch", ["proj16", "biggan16"])
 def test_spectral_norm_covers_the_discriminators_class_embedding(arch):
     """Issue 17, item 4: the projection discriminator's (and BigGAN's) class embedding is spectrally

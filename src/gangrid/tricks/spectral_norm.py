@@ -8,7 +8,12 @@ and BigGAN's, the cGAN's label embedding) are normalised too, as the (n_classes,
 the SNGAN-projection reference code (Miyato & Koyama 2018) uses SNEmbedID there, and BigGAN's
 D an SN embedding. G's embeddings are not (in BigGAN's code G's shared embedding is plain; its
 class-conditional BN gains come from SN linear layers). Minibatch-discrimination tensors are
-plain parameters and are not normalised."""
+plain parameters and are not normalised.
+
+D loses its batch norms (`d_batch_norm: false`, the default): the paper's spectrally normalised
+discriminators have none (Miyato et al. 2018, Table 3 and the SNGAN ResNets: batch norm in G only),
+and a batch norm after a normalised layer rescales its output by the batch statistics, undoing the
+Lipschitz bound the normalisation buys. `d_batch_norm: true` keeps them (a common, non-paper mix)."""
 
 from __future__ import annotations
 
@@ -36,12 +41,13 @@ def apply_spectral_norm(module: nn.Module, n_power_iterations: int = 1, embeddin
 class SpectralNorm(Trick):
     """Spectral norm on D (and optionally G, as in SAGAN/BigGAN)."""
 
-    defaults = {"n_power_iterations": 1, "generator": False}
+    defaults = {"n_power_iterations": 1, "generator": False, "d_batch_norm": False}
     order = 10
 
     def check(self) -> None:
         n = self.hp["n_power_iterations"]
         self.require(isinstance(n, int) and n >= 1, "n_power_iterations", "must be an integer >= 1")
+        self.require(isinstance(self.hp["d_batch_norm"], bool), "d_batch_norm", "must be true or false")
 
     def wrap_nets(self, g: nn.Module, d: nn.Module) -> tuple[nn.Module, nn.Module]:
         for net, which in ((d, "D"), (g, "G")) if self.hp["generator"] else ((d, "D"),):
@@ -50,10 +56,22 @@ class SpectralNorm(Trick):
                 raise ConfigError(
                     f"spectral_norm: {which} has equalized-learning-rate layers ({', '.join(uncovered)}), which it "
                     f"would leave unnormalised; regularise ProGAN / StyleGAN nets with r1 or wgan_gp instead")
+        if not self.hp["d_batch_norm"]:
+            d = drop_batch_norms(d)
         d = apply_spectral_norm(d, self.hp["n_power_iterations"], embeddings=True)
         if self.hp["generator"]:
             g = apply_spectral_norm(g, self.hp["n_power_iterations"])
         return g, d
+
+
+def drop_batch_norms(module: nn.Module) -> nn.Module:
+    """`module` with every batch-norm layer replaced by the identity."""
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            setattr(module, name, nn.Identity())
+        else:
+            drop_batch_norms(child)
+    return module
 
 
 def is_equalized(module: nn.Module) -> bool:
