@@ -7,8 +7,8 @@ optionally also a plain `dvc repro` in a second clone, and prints:
 * the wall time of each, and a breakdown from the runs' status.json files: training loops, of which
   in-training metrics (`eval_seconds`), per study; the convergence verdicts;
 * the calibration figure of the machine: the reference loop's steps/s of `bench/train_step.py`
-  (the pytorch/examples DCGAN loop), measured right after on the same machine, so that a time
-  measured here can be scaled to another machine.
+  (the pytorch/examples DCGAN loop), measured right before and right after on the same machine, so
+  that a time measured here can be scaled to another machine.
 
     python bench/main_job.py                 # make run's command (jobs = CPU count)
     python bench/main_job.py --plain         # and a plain `dvc repro` in a second clone
@@ -98,6 +98,7 @@ def main() -> int:
     args = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="gangrid-main-job-"))
     try:
+        before = calibration(args.repeats)  # the box's speed drifts: bracket the job with two measurements
         main_repo = clone(root / "main")
         wall = timed(f"gangrid pipelines && gangrid warm -- gangrid repro -j {args.jobs}", main_repo)
         report(f"gangrid warm -- gangrid repro -j {args.jobs} (make run without its setup)", wall, main_repo)
@@ -105,7 +106,9 @@ def main() -> int:
             plain_repo = clone(root / "plain")
             wall = timed("gangrid pipelines && dvc repro", plain_repo)
             report("plain dvc repro", wall, plain_repo)
-        print("\ncalibration (bench/train_step.py, same machine, right after):")
+        print("\ncalibration (bench/train_step.py, same machine), right before the job:")
+        print(re.sub(r"^", "  ", before, flags=re.M))
+        print("and right after:")
         print(re.sub(r"^", "  ", calibration(args.repeats), flags=re.M))
         if args.keep:
             print(f"\nclones kept under {root}")

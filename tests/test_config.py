@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
 
-from gangrid.config import RunSpec, config_hash, iter_runs, resolve_run
+from gangrid.config import RunSpec, config_hash, iter_runs, load_params, resolve_run
 from gangrid.errors import ConfigError
 from gangrid.validate import validate
 from gangrid.config import check_schema
@@ -28,6 +29,7 @@ def test_run_names_and_dirs(params):
 
 def test_resolution_layers_in_order(params):
     params["archs"]["dcgan16"]["train"] = {"batch_size": 16, "lr": 1e-3}
+    params["archs"]["dcgan16"]["tricks"] = {"lr_schedule": {"kind": "step"}}
     params["losses"]["hinge"]["train"] = {"lr": 5e-4, "n_critic": 2}
     params["losses"]["hinge"]["tricks"] = {"ema": {"decay": 0.9}}
     params["tricks"]["sn"] = {"spectral_norm": {}, "train": {"lr_d": 4e-4}}
@@ -40,7 +42,7 @@ def test_resolution_layers_in_order(params):
     assert t["lr_d"] == 4e-4 and t["lr_g"] == 5e-4  # trick layer; lr_g falls back to lr
     assert t["steps"] == 7  # study wins
     assert "resources" not in cfg and t["threads"] == params["train"]["threads"]
-    assert cfg["tricks"] == {"ema": {"decay": 0.9}, "spectral_norm": {}}
+    assert cfg["tricks"] == {"lr_schedule": {"kind": "step"}, "ema": {"decay": 0.9}, "spectral_norm": {}}  # arch, loss, trick
     assert cfg["dataset"]["resolution"] == 16 and cfg["arch"]["family"] == "dcgan"
     assert cfg["run"]["name"] == "digits-dcgan16-hinge-sn-s0"
 
@@ -62,10 +64,17 @@ def test_precedence_a_later_lr_replaces_an_earlier_lr_pair(params):
     assert (t["lr_g"], t["lr_d"]) == (3e-4, 3e-4)
 
 
-def test_paper_loss_is_each_architectures_own_and_must_be_named(params):
+@pytest.fixture()
+def full_params() -> dict:
+    """params.yaml with presets/full.yaml overlaid (its architectures study: every family with its paper's recipe)."""
+    return copy.deepcopy(load_params([REPO / "params.yaml", REPO / "presets/full.yaml"]))
+
+
+def test_paper_loss_is_each_architectures_own_and_must_be_named(full_params):
     """`fn: arch` (the `paper` preset) trains each arch with the loss its preset names; an arch without
     one is a one-line error naming the key."""
-    params["studies"]["architectures"]["archs"] += ["progan16", "biggan16", "stylegan16", "proj16"]
+    params = full_params
+    params["studies"]["architectures"]["archs"] = ["dcgan16", "progan16", "biggan16", "stylegan16", "proj16"]
     params["studies"]["architectures"]["losses"] = ["paper"]
     params["studies"]["architectures"]["baseline"]["loss"] = "paper"
     fns = {s.arch: resolve_run(params, s)["loss"]["fn"] for s in iter_runs(params, ["architectures"])}
@@ -79,14 +88,15 @@ def test_paper_loss_is_each_architectures_own_and_must_be_named(params):
 
 
 def _paper_recipe(params, study, arch):
-    params["studies"][study].update(archs=[*params["studies"][study]["archs"], arch], losses=["paper"],
+    params["studies"][study].update(archs=list(dict.fromkeys([*params["studies"][study]["archs"], arch])), losses=["paper"],
                                     baseline={**params["studies"][study]["baseline"], "loss": "paper"})
     return resolve_run(params, RunSpec(study, params["studies"][study]["datasets"][0], arch, "paper", "none", 0))
 
 
-def test_family_presets_carry_their_papers_training_recipe(params):
+def test_family_presets_carry_their_papers_training_recipe(full_params):
     """Issue 17, item 5: ProGAN = WGAN-GP (lambda 10, 1 critic step) + drift 1e-3 + G's EMA; StyleGAN =
     non-saturating + R1 (gamma 10) + G's EMA; BigGAN = hinge, 2 D steps per G step, G 5e-5 / D 2e-4, G's EMA."""
+    params = full_params
     progan = _paper_recipe(params, "architectures", "progan16")
     assert progan["loss"]["fn"] == "wasserstein" and progan["train"]["n_critic"] == 1
     assert progan["tricks"]["gradient_penalty"]["weight"] == 10.0 and progan["tricks"]["drift"] == {"epsilon": 1e-3}
@@ -171,13 +181,13 @@ def test_baseline_must_lie_on_the_axes(params):
     ("translation", {"datasets": ["digits"]},
      "studies.translation.datasets[0]: 'digits' holds image data; a translation study takes paired or unpaired data "
      "(set `kind: gan` for image sets)"),
-    ("architectures", {"datasets": ["edges2digits"]},
-     "studies.architectures.datasets[0]: 'edges2digits' holds paired data; a gan study takes image or points data "
+    ("images", {"datasets": ["edges2digits"]},
+     "studies.images.datasets[0]: 'edges2digits' holds paired data; a gan study takes image or points data "
      "(set `kind: translation` for paired sets)"),
     ("translation", {"archs": ["dcgan16"], "baseline": {"arch": "dcgan16", "loss": "paper", "trick": "none"}},
      "studies.translation.archs[0]: 'dcgan16' (family dcgan) belongs in a gan study, not a translation study"),
-    ("architectures", {"archs": ["pix2pix16"], "baseline": {"arch": "pix2pix16", "loss": "ns", "trick": "none"}},
-     "studies.architectures.archs[0]: 'pix2pix16' (family pix2pix) belongs in a translation study, not a gan study"),
+    ("images", {"archs": ["pix2pix16"], "baseline": {"arch": "pix2pix16", "loss": "ns", "trick": "none"}},
+     "studies.images.archs[0]: 'pix2pix16' (family pix2pix) belongs in a translation study, not a gan study"),
 ])
 def test_study_kind_must_match_its_data_and_architectures(params, study, edit, expected):
     params["studies"][study].update(edit)

@@ -27,8 +27,9 @@ TRAIN = {"steps": 4, "batch_size": 16, "log_every": 2, "checkpoint_every": 4}
 
 
 def tiny_params() -> dict:
-    """The repository's presets and new studies, on digits and digits_sr, with tiny nets and 4 steps."""
-    params = copy.deepcopy(load_params(REPO / "params.yaml"))
+    """The repository's presets and new studies (the architectures study of presets/full.yaml), on digits and
+    digits_sr, with tiny nets and 4 steps."""
+    params = copy.deepcopy(load_params([REPO / "params.yaml", REPO / "presets/full.yaml"]))
     params["datasets"] = {k: params["datasets"][k] for k in ("digits", "digits_sr")}
     for arch, sizes in TINY.items():
         params["archs"][arch].update(sizes)
