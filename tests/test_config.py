@@ -111,8 +111,6 @@ def test_family_presets_carry_their_papers_training_recipe(full_params):
 def test_paper_preset_trains_each_architecture_with_its_named_recipe():
     """Issue 17, item 9: in presets/paper.yaml the WGAN-GP ResNet trains as WGAN-GP (Wasserstein loss, gradient
     penalty 10, 5 critic steps, Adam 2e-4 (0, 0.9)), not with the hinge loss, and SNGAN with its hinge loss."""
-    from gangrid.config import load_params
-
     params = load_params([REPO / "params.yaml", REPO / "presets/paper.yaml"])
     runs = {s.arch: resolve_run(params, s) for s in iter_runs(params, ["architectures"]) if s.seed == 0}
     wgangp = runs["wgangp_resnet32"]
@@ -236,8 +234,6 @@ def test_params_are_read_as_dvc_reads_them(tmp_path):
 
 def test_hand_written_learning_rates_validate(tmp_path, repo_root):
     """`lr: 2e-3`, the way most people write it, in params.yaml and in a preset's train overrides."""
-    from gangrid.config import load_params
-
     text = (repo_root / "params.yaml").read_text()
     for old, new in (("  lr: 2.0e-4\n  betas: [0.5, 0.999]\n", "  lr: 2e-3\n  betas: [0.5, 0.999]\n"),
                      ("  hinge: {fn: hinge}", "  hinge: {fn: hinge, train: {lr: 1e-4}}")):
@@ -254,7 +250,7 @@ def test_snakemake_config_and_gangrid_set_mean_what_the_file_means(repo_root):
     `gangrid --set train.lr=1e-4` give the value `train: {lr: 1e-4}` gives in params.yaml."""
     from snakemake.cli import parse_config
 
-    from gangrid.config import load_params, overrides_as_sets
+    from gangrid.config import overrides_as_sets
 
     config = parse_config(["train={lr: 1e-4, betas: [0.0, 0.9], device: cpu}", "losses={hinge: {train: {lr: 2e-3}}}"])
     assert config["train"]["lr"] == "1e-4"  # Snakemake's YAML BaseLoader: every nested scalar is a string
@@ -270,7 +266,5 @@ def test_snakemake_config_and_gangrid_set_mean_what_the_file_means(repo_root):
 
 @pytest.mark.parametrize("bad", ["train.lr", "=1", "train..lr=1"])
 def test_set_needs_a_dotted_key_and_a_value(repo_root, bad):
-    from gangrid.config import load_params
-
     with pytest.raises(ConfigError, match="--set .*expected KEY=VALUE"):
         load_params(repo_root / "params.yaml", [bad])
